@@ -1,0 +1,33 @@
+// attune public API: attention kernels AOT-compiled from tuned Halide schedules.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+
+namespace attune {
+
+// Every invalid argument, unsupported option or failed kernel is reported with this type;
+// the message names the argument. Outputs are untouched when it is thrown.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct SdpaOptions {
+  bool causal = false;          // bottom-right aligned when seq_q != seq_kv
+  float scale = 0.0f;           // 0 means 1/sqrt(head_dim)
+  int num_kv_heads = 0;         // 0 means num_heads; GQA/MQA when it divides num_heads
+  const std::uint8_t* key_padding_mask = nullptr;  // [batch, seq_kv], nonzero = attend
+};
+
+// Scaled dot-product attention: out = softmax(q·kᵀ·scale)·v.
+// q, out: [batch, num_heads, seq_q, head_dim]; k, v: [batch, num_kv_heads, seq_kv, head_dim];
+// row-major, contiguous float32. Throws attune::Error on bad arguments.
+void sdpa(const float* q, const float* k, const float* v, float* out,
+          int batch, int num_heads, int seq_q, int seq_kv, int head_dim,
+          const SdpaOptions& options = {});
+
+// Number of threads attune kernels may use (0 = all cores, the default).
+void set_num_threads(int n);
+int num_threads();
+
+}  // namespace attune

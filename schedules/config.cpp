@@ -1,0 +1,62 @@
+#include "config.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "attune/attention.h"
+
+namespace attune::schedules {
+
+std::int64_t Config::get(const std::string& knob) const {
+  auto it = knobs.find(knob);
+  if (it == knobs.end()) throw Error("config for kernel '" + kernel + "' lacks knob '" + knob + "'");
+  return it->second;
+}
+
+std::int64_t Config::get_or(const std::string& knob, std::int64_t fallback) const {
+  auto it = knobs.find(knob);
+  return it == knobs.end() ? fallback : it->second;
+}
+
+std::string Config::to_json() const {
+  nlohmann::json j = nlohmann::json::object();  // std::map underneath: keys sorted
+  j["kernel"] = kernel;
+  for (const auto& [k, v] : knobs) j["knobs"][k] = v;
+  if (knobs.empty()) j["knobs"] = nlohmann::json::object();
+  return j.dump();
+}
+
+Config Config::from_json(const std::string& text) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const std::exception& e) {
+    throw Error(std::string("config: invalid JSON: ") + e.what());
+  }
+  if (!j.is_object() || !j.contains("kernel") || !j["kernel"].is_string())
+    throw Error("config: expected an object with a string 'kernel'");
+  Config c;
+  c.kernel = j["kernel"].get<std::string>();
+  if (j.contains("knobs")) {
+    if (!j["knobs"].is_object()) throw Error("config: 'knobs' must be an object");
+    for (const auto& [k, v] : j["knobs"].items()) {
+      if (!v.is_number_integer()) throw Error("config: knob '" + k + "' must be an integer");
+      c.knobs[k] = v.get<std::int64_t>();
+    }
+  }
+  return c;
+}
+
+std::uint64_t Config::hash() const {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : to_json()) h = (h ^ ch) * 1099511628211ull;
+  return h;
+}
+
+std::string Config::hash_hex() const {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash()));
+  return buf;
+}
+
+}  // namespace attune::schedules

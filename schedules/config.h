@@ -1,0 +1,29 @@
+// Config: one point of a schedule Space — a kernel name and integer knob values.
+// Its identity is a stable hash of its canonical JSON (sorted keys, no spaces), so the
+// same schedule gets the same id in the tuner's database, the exported file and the build.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace attune::schedules {
+
+struct Config {
+  std::string kernel;                       // e.g. "sdpa"
+  std::map<std::string, std::int64_t> knobs;
+
+  // Throws attune::Error naming the knob when it is missing.
+  std::int64_t get(const std::string& knob) const;
+  std::int64_t get_or(const std::string& knob, std::int64_t fallback) const;
+
+  std::string to_json() const;  // canonical form
+  static Config from_json(const std::string& json);  // throws attune::Error on bad JSON
+  std::uint64_t hash() const;   // FNV-1a 64 of to_json()
+  std::string hash_hex() const; // 16 hex digits
+
+  bool operator==(const Config& o) const { return kernel == o.kernel && knobs == o.knobs; }
+  bool operator!=(const Config& o) const { return !(*this == o); }
+};
+
+}  // namespace attune::schedules
