@@ -4,31 +4,30 @@ namespace attune::generators {
 
 using namespace Halide;
 
-SdpaFuncs define_sdpa(const SdpaInputs& in, int kv_block) {
-  SdpaFuncs f;
-  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
-  Var hk("hk");
-  Expr group = in.num_heads / in.num_kv_heads;  // GQA: query heads per KV head
-  Expr kv_pad = (in.seq_kv + kv_block - 1) / kv_block * kv_block;
+namespace {
 
-  f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * in.scale;
-  f.kt(j, d, hk, b) = in.k(d, clamp(j, 0, in.seq_kv - 1), hk, b);
-
-  f.rd = RDom(0, in.head_dim, "rd");
-  f.dot(j, i, h, b) = 0.0f;
-  f.dot(j, i, h, b) += f.qs(f.rd, i, h, b) * f.kt(j, f.rd, h / group, b);
-
+// 0 where query i may attend key j, kMaskedScore elsewhere (keys past seq_kv included).
+// Added to the scores rather than select(visible, dot, ...): Halide would trim dot's bounds
+// to the select's condition, and the register-blocked dot needs constant-size blocks.
+Expr mask_bias(const SdpaInputs& in, Expr j, Expr i, Expr b) {
   Expr visible = j < in.seq_kv;
   if (in.causal) visible = visible && j <= i + (in.seq_kv - in.seq_q);  // bottom-right aligned
   if (in.has_mask) visible = visible && in.mask(clamp(j, 0, in.seq_kv - 1), b) != 0;
-  // Additive mask rather than select(visible, dot, ...): Halide would trim dot's bounds to
-  // the select's condition, and the register-blocked dot needs constant-size blocks.
-  f.scores(j, i, h, b) = f.dot(j, i, h, b) + select(visible, 0.0f, kMaskedScore);
+  return select(visible, 0.0f, kMaskedScore);
+}
+
+void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
+  Expr group = in.num_heads / in.num_kv_heads;
+  Expr kv_pad = (in.seq_kv + p.kv_block - 1) / p.kv_block * p.kv_block;
+
+  f.dot(j, i, h, b) = 0.0f;
+  f.dot(j, i, h, b) += f.qs(f.rd, i, h, b) * f.kt(j, f.rd, h / group, b);
+  f.scores(j, i, h, b) = f.dot(j, i, h, b) + mask_bias(in, j, i, b);
 
   f.rk = RDom(0, kv_pad, "rk");
   f.row_max(i, h, b) = kMaskedScore;
   f.row_max(i, h, b) = max(f.row_max(i, h, b), f.scores(f.rk, i, h, b));
-
   f.exps(j, i, h, b) = exp(f.scores(j, i, h, b) - f.row_max(i, h, b));
   f.row_sum(i, h, b) = 0.0f;
   f.row_sum(i, h, b) += f.exps(f.rk, i, h, b);
@@ -39,6 +38,65 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, int kv_block) {
 
   Expr any_visible = f.row_max(i, h, b) > kMaskedScore * 0.5f;
   f.out(d, i, h, b) = select(any_visible, f.pv(d, i, h, b) / f.row_sum(i, h, b), 0.0f);
+}
+
+// Online softmax: per KV block, block-local max/exp/sum/PV; the running state rescales
+// itself and the block by exp(-|running max - block max|) (one of the two factors is 1).
+void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb, ii = f.ii, it = f.it;
+  const int KB = p.kv_block, T = p.q_tile;
+  Expr group = in.num_heads / in.num_kv_heads;
+  Expr num_blocks = (in.seq_kv + KB - 1) / KB;
+  Expr key = kb * KB + jj;
+
+  f.bdot(jj, kb, i, h, b) = 0.0f;
+  f.bdot(jj, kb, i, h, b) += f.qs(f.rd, i, h, b) * f.kt(key, f.rd, h / group, b);
+  Func& bscore = f.bscore;
+  bscore(jj, kb, i, h, b) = f.bdot(jj, kb, i, h, b) + mask_bias(in, key, i, b);
+
+  f.rjj = RDom(0, KB, "rjj");
+  f.bmax(kb, i, h, b) = kMaskedScore;
+  f.bmax(kb, i, h, b) = max(f.bmax(kb, i, h, b), bscore(f.rjj, kb, i, h, b));
+  f.bexp(jj, kb, i, h, b) = exp(bscore(jj, kb, i, h, b) - f.bmax(kb, i, h, b));
+  f.bsum(kb, i, h, b) = 0.0f;
+  f.bsum(kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b);
+  Expr vkey = clamp(kb * KB + f.rjj, 0, in.seq_kv - 1);  // padded keys have bexp == 0
+  f.bpv(d, kb, i, h, b) = 0.0f;
+  f.bpv(d, kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b) * in.v(d, vkey, h / group, b);
+
+  // Blocks entirely above the causal diagonal of tile `it` are not visited at all.
+  f.rb = RDom(0, num_blocks, "rb");
+  if (in.causal) f.rb.where(f.rb * KB <= it * T + (T - 1) + (in.seq_kv - in.seq_q));
+  Expr row = it * T + ii;
+  f.state(d, ii, it, h, b) = Tuple(0.0f, kMaskedScore, 0.0f);
+  Expr acc = f.state(d, ii, it, h, b)[0], m = f.state(d, ii, it, h, b)[1],
+       l = f.state(d, ii, it, h, b)[2];
+  Expr bm = f.bmax(f.rb, row, h, b);
+  Expr alpha = exp(-abs(m - bm));
+  Expr keep_old = m >= bm;
+  Expr a_old = select(keep_old, 1.0f, alpha), a_blk = select(keep_old, alpha, 1.0f);
+  f.state(d, ii, it, h, b) = Tuple(acc * a_old + f.bpv(d, f.rb, row, h, b) * a_blk, max(m, bm),
+                                   l * a_old + f.bsum(f.rb, row, h, b) * a_blk);
+
+  Expr s_acc = f.state(d, i % T, i / T, h, b)[0], s_m = f.state(d, i % T, i / T, h, b)[1],
+       s_l = f.state(d, i % T, i / T, h, b)[2];
+  f.out(d, i, h, b) = select(s_m > kMaskedScore * 0.5f, s_acc / s_l, 0.0f);
+}
+
+}  // namespace
+
+SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p) {
+  SdpaFuncs f;
+  f.algorithm = algorithm;
+  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
+  Var hk("hk");
+  f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * in.scale;
+  f.kt(j, d, hk, b) = in.k(d, clamp(j, 0, in.seq_kv - 1), hk, b);
+  f.rd = RDom(0, in.head_dim, "rd");
+  if (algorithm == SdpaAlgorithm::kMaterialized)
+    define_materialized(in, p, f);
+  else
+    define_flash(in, p, f);
   return f;
 }
 

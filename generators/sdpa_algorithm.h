@@ -1,10 +1,8 @@
-// The SDPA algorithm as Halide Funcs, shared by the generator (AOT build and the tuner's
+// The SDPA algorithms as Halide Funcs, shared by the generator (AOT build and the tuner's
 // candidate builds). No scheduling here: schedules::apply() decides loops and storage.
 #pragma once
 
 #include "Halide.h"
-
-#include "schedules/config.h"
 
 namespace attune::generators {
 
@@ -19,22 +17,42 @@ struct SdpaInputs {
 // Scores below this are "masked": a row whose max is below it has no visible key.
 constexpr float kMaskedScore = -1e30f;
 
+// Which algorithm computes the attention (a knob of the schedule space: the tuner decides).
+enum class SdpaAlgorithm { kMaterialized = 0, kFlash = 1 };
+
 struct SdpaFuncs {
+  SdpaAlgorithm algorithm = SdpaAlgorithm::kMaterialized;
   Halide::Var d{"d"}, i{"i"}, j{"j"}, h{"h"}, b{"b"};
   Halide::Func qs;        // (d, i, h, b)  Q rows, clamped to valid rows, times scale
   Halide::Func kt;        // (j, d, hk, b) K transposed: keys contiguous for vector dot products
+  Halide::Func out;       // (d, i, h, b)
+
+  // kMaterialized: all scores of a query row, stable softmax, then PV.
   Halide::Func dot;       // (j, i, h, b)  qs · kt accumulator (update over rd)
   Halide::Func scores;    // (j, i, h, b)  masked scaled logits, keys padded to a kv_block multiple
   Halide::Func row_max;   // (i, h, b)     update over rk
   Halide::Func exps;      // (j, i, h, b)  exp(scores - row_max)
   Halide::Func row_sum;   // (i, h, b)     update over rk
   Halide::Func pv;        // (d, i, h, b)  exps · v accumulator (update over rv)
-  Halide::Func out;       // (d, i, h, b)
   Halide::RDom rd, rk, rv;  // head_dim; padded keys; real keys
+
+  // kFlash: online softmax over KV blocks of kv_block keys for query tiles of q_tile rows.
+  Halide::Var jj{"jj"}, kb{"kb"}, ii{"ii"}, it{"it"};
+  Halide::Func bdot;      // (jj, kb, i, h, b) block scores accumulator (update over rd)
+  Halide::Func bscore;    // (jj, kb, i, h, b) masked scaled block scores
+  Halide::Func bmax;      // (kb, i, h, b)     block row max (update over rjj)
+  Halide::Func bexp;      // (jj, kb, i, h, b) exp(score - block max)
+  Halide::Func bsum;      // (kb, i, h, b)     (update over rjj)
+  Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rjj)
+  Halide::Func state;     // (d, ii, it, h, b) Tuple(acc, max, sum), update over rb (KV blocks)
+  Halide::RDom rjj, rb;
 };
 
-// Materialised-scores SDPA: per query row, all scores, stable softmax, then PV.
-// `kv_block` pads the key range of scores/max/sum so their vector loops have no tails.
-SdpaFuncs define_sdpa(const SdpaInputs& in, int kv_block);
+struct SdpaShapeParams {
+  int kv_block = 64;  // keys per block (padding granule of the materialised kernel)
+  int q_tile = 32;    // query rows per tile (flash state granule)
+};
+
+SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p);
 
 }  // namespace attune::generators

@@ -40,7 +40,11 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
     in.scale = scale;
     in.causal = causal;
     in.has_mask = has_mask;
-    funcs_ = attune::generators::define_sdpa(in, int(cfg.get_or("kv_block", 64)));
+    attune::generators::SdpaShapeParams shape;
+    shape.kv_block = int(cfg.get_or("kv_block", 64));
+    shape.q_tile = int(cfg.get_or("q_tile", 32));
+    const auto algorithm = attune::generators::SdpaAlgorithm(cfg.get_or("algorithm", 0));
+    funcs_ = attune::generators::define_sdpa(in, algorithm, shape);
     out = funcs_.out;
 
     constrain_dense(q);

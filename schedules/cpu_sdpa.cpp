@@ -1,10 +1,9 @@
-// CPU schedule for the materialised-scores SDPA kernel.
+// CPU schedules for the SDPA algorithms.
 //
-// One parallel task = (query tile, head, batch). Per task: the tile's scores over all keys
-// are materialised (q_tile x kv_pad), computed in register blocks of qk_rows x kv_block
-// (dot accumulators small and constant-sized, so LLVM keeps them in vector registers);
-// row max/sum reduce 'vec' lanes at a time (rfactor); PV is register-blocked
-// pv_rows x pv_width along head_dim. K is transposed once up front (keys contiguous).
+// One parallel task = (query tile, head, batch). Score blocks are computed in register tiles
+// of qk_rows x kv_block (small constant-size accumulator Funcs, fully vectorised/unrolled so
+// LLVM keeps them in vector registers); row max/sum reduce `vec` lanes at a time (rfactor);
+// PV is register-blocked pv_rows x pv_width along head_dim. K is transposed once up front.
 #include "schedules/apply.h"
 
 #include "attune/attention.h"
@@ -12,66 +11,121 @@
 namespace attune::schedules {
 
 using namespace Halide;
+using generators::SdpaAlgorithm;
+using generators::SdpaFuncs;
 
 Config default_sdpa_cpu(const Target& target, int head_dim) {
   const int vec = target.natural_vector_size<float>();
   Config c;
   c.kernel = "sdpa";
-  c.knobs = {{"q_tile", 32},  {"kv_block", 4 * vec}, {"qk_rows", 4},
-             {"pv_rows", 4},  {"pv_width", std::min(head_dim, 4 * vec)},
-             {"vec", vec},    {"rfactor", 1}};
+  c.knobs = {{"algorithm", 0}, {"q_tile", 32},  {"kv_block", 4 * vec}, {"qk_rows", 4},
+             {"pv_rows", 4},   {"pv_width", std::min(head_dim, 4 * vec)},
+             {"vec", vec},     {"rfactor", 1}};
   return c;
 }
 
-void apply_sdpa_cpu(const Config& c, generators::SdpaFuncs& f, const Target& target) {
-  (void)target;
-  const int q_tile = int(c.get("q_tile")), kv_block = int(c.get("kv_block"));
-  const int qk_rows = int(c.get("qk_rows")), pv_rows = int(c.get("pv_rows"));
-  const int pv_width = int(c.get("pv_width")), vec = int(c.get("vec"));
-  const bool use_rfactor = c.get("rfactor") != 0;
-  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
+namespace {
 
-  // Output: query tiles x heads x batch in parallel; register tiles of pv_rows x pv_width.
+struct Knobs {
+  int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec;
+  bool rfactor;
+  explicit Knobs(const Config& c)
+      : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
+        qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
+        pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0) {}
+};
+
+// Score block: `scores` (stored) over (key, row) computed in register tiles by `dot`.
+void schedule_scores(const Knobs& k, Func scores, Func dot, Var key, Var row, RVar rd, LoopLevel at) {
+  Var kO("kO"), kI("kI"), rO("rO"), rI("rI");
+  scores.compute_at(at)
+      .split(key, kO, kI, k.kv_block)
+      .split(row, rO, rI, k.qk_rows)
+      .reorder(kI, rI, kO, rO)
+      .vectorize(kI)
+      .unroll(rI);
+  dot.compute_at(scores, kO).vectorize(key).unroll(row);
+  dot.update().reorder(key, row, rd).vectorize(key).unroll(row);
+}
+
+// Row statistic (max or sum) over `rk`: rfactor into `vec` lanes so the reduction is vertical.
+void schedule_row_stat(const Knobs& k, Func stat, RVar rk, Var row, LoopLevel at) {
+  stat.compute_at(at);
+  if (!k.rfactor) return;
+  RVar kO("kO"), kI("kI");
+  Var u("u");
+  Func partial = stat.update().split(rk, kO, kI, k.vec).rfactor(kI, u);
+  // rfactor stores u outermost; keep it innermost so the vector access is dense.
+  partial.compute_at(at).reorder_storage(u, row).vectorize(u);
+  partial.update().reorder(u, kO, row).vectorize(u);
+}
+
+void apply_materialized(const Knobs& k, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var io("io"), ii("ii"), task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
-  f.out.split(i, io, ii, q_tile, TailStrategy::GuardWithIf)
+  f.out.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf)
       .fuse(io, h, task)
       .fuse(task, b, task)
       .parallel(task)
-      .split(d, dO, dI, pv_width)
-      .split(ii, iO, iI, pv_rows, TailStrategy::GuardWithIf)
+      .split(d, dO, dI, k.pv_width)
+      .split(ii, iO, iI, k.pv_rows, TailStrategy::GuardWithIf)
       .reorder(dI, iI, dO, iO, task)
       .vectorize(dI)
       .unroll(iI);
   f.pv.compute_at(f.out, dO).vectorize(d).unroll(i);
   f.pv.update().reorder(d, i, f.rv.x).vectorize(d).unroll(i);
 
-  // K transposed once for all tasks.
-  Var hk("hk"), jO("jO"), jI("jI");
-  Var hkb("hkb");
-  f.kt.compute_root().split(j, jO, jI, vec).reorder(jI, d, jO).vectorize(jI).fuse(hk, b, hkb).parallel(hkb);
+  LoopLevel tile(f.out, task);
+  f.qs.compute_at(tile).vectorize(d, k.vec);
+  schedule_scores(k, f.scores, f.dot, j, i, f.rd.x, tile);
+  f.exps.compute_at(tile).vectorize(j, k.vec);
+  schedule_row_stat(k, f.row_max, f.rk.x, i, tile);
+  schedule_row_stat(k, f.row_sum, f.rk.x, i, tile);
+}
 
-  // Per task: Q tile (scaled), scores, softmax statistics, exps.
-  f.qs.compute_at(f.out, task).vectorize(d, vec);
-  f.scores.compute_at(f.out, task)
-      .split(j, jO, jI, kv_block)
-      .split(i, iO, iI, qk_rows)
-      .reorder(jI, iI, jO, iO)
-      .vectorize(jI)
+void apply_flash(const Knobs& k, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, ii = f.ii, it = f.it;
+  Var task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
+  // The output tile must be the algorithm's state tile (q_tile rows).
+  f.out.split(i, it, ii, k.q_tile, TailStrategy::GuardWithIf)
+      .fuse(it, h, task)
+      .fuse(task, b, task)
+      .parallel(task)
+      .vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  LoopLevel tile(f.out, task);
+  f.qs.compute_at(tile).vectorize(d, k.vec);
+
+  // State: per KV block rb, per register tile (pv_rows x pv_width), fold in the block's PV.
+  f.state.compute_at(tile).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  f.state.update()
+      .split(d, dO, dI, k.pv_width)
+      .split(ii, iO, iI, k.pv_rows)
+      .reorder(dI, iI, dO, iO, f.rb.x)
+      .vectorize(dI)
       .unroll(iI);
-  f.dot.compute_at(f.scores, jO).vectorize(j).unroll(i);
-  f.dot.update().reorder(j, i, f.rd.x).vectorize(j).unroll(i);
+  f.bpv.compute_at(f.state, dO).vectorize(d).unroll(i);
+  f.bpv.update().reorder(d, i, f.rjj.x).vectorize(d).unroll(i);
 
-  f.exps.compute_at(f.out, task).vectorize(j, vec);
-  for (Func* stat : {&f.row_max, &f.row_sum}) {
-    stat->compute_at(f.out, task);
-    if (use_rfactor) {
-      RVar kO("kO"), kI("kI");
-      Var u("u");
-      Func partial = stat->update().split(f.rk.x, kO, kI, vec).rfactor(kI, u);
-      partial.compute_at(f.out, task).reorder_storage(u, i).vectorize(u);
-      partial.update().reorder(u, kO, i).vectorize(u);
-    }
-  }
+  LoopLevel block(f.state, f.rb.x);
+  schedule_scores(k, f.bscore, f.bdot, jj, i, f.rd.x, block);
+  f.bexp.compute_at(block).vectorize(jj, k.vec);
+  schedule_row_stat(k, f.bmax, f.rjj.x, i, block);
+  schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
+}
+
+}  // namespace
+
+void apply_sdpa_cpu(const Config& c, SdpaFuncs& f, const Target& target) {
+  (void)target;
+  const Knobs k(c);
+  Var j = f.j, d = f.d, b = f.b;
+  Var hk("hk"), hkb("hkb"), jO("jO"), jI("jI");
+  // K transposed once for all tasks.
+  f.kt.compute_root().split(j, jO, jI, k.vec).reorder(jI, d, jO).vectorize(jI).fuse(hk, b, hkb).parallel(hkb);
+  if (f.algorithm == SdpaAlgorithm::kMaterialized)
+    apply_materialized(k, f);
+  else
+    apply_flash(k, f);
 }
 
 }  // namespace attune::schedules

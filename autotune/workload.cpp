@@ -1,0 +1,53 @@
+#include "workload.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "attune/attention.h"
+
+namespace attune::autotune {
+
+std::string Workload::key() const {
+  return kernel + ":b" + std::to_string(batch) + ":h" + std::to_string(num_heads) + ":kv" +
+         std::to_string(kv_heads()) + ":q" + std::to_string(seq_q) + ":k" + std::to_string(seq_kv) +
+         ":d" + std::to_string(head_dim) + ":causal" + std::to_string(int(causal)) + ":mask" +
+         std::to_string(int(mask));
+}
+
+std::string Workload::to_json() const {
+  nlohmann::json j = {{"kernel", kernel}, {"batch", batch},   {"num_heads", num_heads},
+                      {"num_kv_heads", kv_heads()}, {"seq_q", seq_q}, {"seq_kv", seq_kv},
+                      {"head_dim", head_dim}, {"causal", causal}, {"mask", mask}};
+  return j.dump();
+}
+
+Workload Workload::from_json(const std::string& text) {
+  try {
+    const auto j = nlohmann::json::parse(text);
+    Workload w;
+    w.kernel = j.value("kernel", w.kernel);
+    w.batch = j.value("batch", w.batch);
+    w.num_heads = j.value("num_heads", w.num_heads);
+    w.num_kv_heads = j.value("num_kv_heads", 0);
+    w.seq_q = j.value("seq_q", w.seq_q);
+    w.seq_kv = j.value("seq_kv", w.seq_kv);
+    w.head_dim = j.value("head_dim", w.head_dim);
+    w.causal = j.value("causal", false);
+    w.mask = j.value("mask", false);
+    return w;
+  } catch (const std::exception& e) {
+    throw Error(std::string("workload: invalid JSON: ") + e.what());
+  }
+}
+
+double Workload::flops() const {
+  double pairs = double(seq_q) * seq_kv;
+  if (causal) {  // bottom-right aligned: row i sees min(seq_kv, i + 1 + seq_kv - seq_q) keys
+    pairs = 0;
+    for (int i = 0; i < seq_q; ++i)
+      pairs += std::clamp<double>(double(i) + 1 + seq_kv - seq_q, 0, seq_kv);
+  }
+  return 4.0 * batch * num_heads * pairs * head_dim;
+}
+
+}  // namespace attune::autotune
