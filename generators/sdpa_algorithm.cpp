@@ -88,6 +88,7 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
 SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p) {
   SdpaFuncs f;
   f.algorithm = algorithm;
+  f.static_head_dim = p.head_dim;
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var hk("hk");
   f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * in.scale;

@@ -22,6 +22,7 @@ enum class SdpaAlgorithm { kMaterialized = 0, kFlash = 1 };
 
 struct SdpaFuncs {
   SdpaAlgorithm algorithm = SdpaAlgorithm::kMaterialized;
+  int static_head_dim = 0;  // 0: head_dim known only at run time
   Halide::Var d{"d"}, i{"i"}, j{"j"}, h{"h"}, b{"b"};
   Halide::Func qs;        // (d, i, h, b)  Q rows, clamped to valid rows, times scale
   Halide::Func kt;        // (j, d, hk, b) K transposed: keys contiguous for vector dot products
@@ -51,6 +52,7 @@ struct SdpaFuncs {
 struct SdpaShapeParams {
   int kv_block = 64;  // keys per block (padding granule of the materialised kernel)
   int q_tile = 32;    // query rows per tile (flash state granule)
+  int head_dim = 64;  // compile-time head_dim, 0 = any (read from the buffers)
 };
 
 SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p);

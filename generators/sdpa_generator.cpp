@@ -3,6 +3,8 @@
 // (a schedules::Config as JSON; empty = the target's default).
 #include "Halide.h"
 
+#include "attune/attention.h"
+
 #include "generators/sdpa_algorithm.h"
 #include "schedules/apply.h"
 
@@ -26,13 +28,13 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
 
   void generate() {
     using attune::schedules::Config;
-    const Config cfg = std::string(config).empty()
-                           ? attune::schedules::default_sdpa_cpu(get_target(), head_dim)
-                           : Config::from_json(config);
+    const auto space = attune::schedules::sdpa_cpu_space(get_target(), head_dim, causal);
+    const Config cfg = std::string(config).empty() ? space.default_config() : Config::from_json(config);
+    if (auto why = space.validate(cfg)) throw attune::Error("sdpa generator: invalid config: " + *why);
 
     attune::generators::SdpaInputs in;
     in.q = q; in.k = k; in.v = v; in.mask = mask;
-    in.head_dim = int(head_dim);
+    in.head_dim = head_dim > 0 ? Expr(int(head_dim)) : q.dim(0).extent();
     in.seq_q = q.dim(1).extent();
     in.seq_kv = k.dim(1).extent();
     in.num_heads = q.dim(2).extent();
@@ -43,6 +45,7 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
     attune::generators::SdpaShapeParams shape;
     shape.kv_block = int(cfg.get_or("kv_block", 64));
     shape.q_tile = int(cfg.get_or("q_tile", 32));
+    shape.head_dim = head_dim;
     const auto algorithm = attune::generators::SdpaAlgorithm(cfg.get_or("algorithm", 0));
     funcs_ = attune::generators::define_sdpa(in, algorithm, shape);
     out = funcs_.out;
@@ -62,16 +65,16 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
   // LLVM fold address arithmetic in the inner loops.
   template <typename Buf>
   void constrain_dense(Buf& buf) {
-    const int D = head_dim;
-    buf.dim(0).set_bounds(0, D).set_stride(1);
-    buf.dim(1).set_min(0).set_stride(D);
-    buf.dim(2).set_min(0).set_stride(D * buf.dim(1).extent());
+    if (head_dim > 0) buf.dim(0).set_extent(int(head_dim));
+    buf.dim(0).set_min(0).set_stride(1);
+    buf.dim(1).set_min(0).set_stride(buf.dim(0).extent());
+    buf.dim(2).set_min(0).set_stride(buf.dim(0).extent() * buf.dim(1).extent());
     buf.dim(3).set_min(0);  // batch stride is free: the runtime may pass head slices
   }
 
   // Estimates for Halide's autoschedulers (the tuner's baselines): B=1, H=8, S=1024.
   void set_estimates() {
-    const int D = head_dim;
+    const int D = head_dim > 0 ? int(head_dim) : 64;
     for (auto* buf : {&q, &k, &v}) buf->set_estimates({{0, D}, {0, 1024}, {0, 8}, {0, 1}});
     mask.set_estimates({{0, 1024}, {0, 1}});
     scale.set_estimate(0.125f);

@@ -6,11 +6,12 @@
 
 #include "generators/sdpa_algorithm.h"
 #include "schedules/config.h"
+#include "schedules/space.h"
 
 namespace attune::schedules {
 
-// Default CPU config for the sdpa kernel on `target` (sensible without tuning).
-Config default_sdpa_cpu(const Halide::Target& target, int head_dim);
+// The sdpa schedule space for a CPU target (vector width and register count from the target).
+Space sdpa_cpu_space(const Halide::Target& target, int head_dim, bool causal);
 
 void apply_sdpa_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
 

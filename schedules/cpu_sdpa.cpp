@@ -14,14 +14,14 @@ using namespace Halide;
 using generators::SdpaAlgorithm;
 using generators::SdpaFuncs;
 
-Config default_sdpa_cpu(const Target& target, int head_dim) {
-  const int vec = target.natural_vector_size<float>();
-  Config c;
-  c.kernel = "sdpa";
-  c.knobs = {{"algorithm", 0}, {"q_tile", 32},  {"kv_block", 4 * vec}, {"qk_rows", 4},
-             {"pv_rows", 4},   {"pv_width", std::min(head_dim, 4 * vec)},
-             {"vec", vec},     {"rfactor", 1}};
-  return c;
+Space sdpa_cpu_space(const Target& target, int head_dim, bool causal) {
+  SpaceParams p;
+  p.kernel = "sdpa";
+  p.head_dim = head_dim;
+  p.causal = causal;
+  p.vector_width = target.natural_vector_size<float>();
+  p.num_registers = target.has_feature(Target::AVX512) ? 32 : 16;
+  return Space(p);
 }
 
 namespace {
@@ -29,10 +29,12 @@ namespace {
 struct Knobs {
   int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec;
   bool rfactor;
-  explicit Knobs(const Config& c)
+  TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
+  Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
-        pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0) {}
+        pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0),
+        d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
 
 // Score block: `scores` (stored) over (key, row) computed in register tiles by `dot`.
@@ -60,6 +62,19 @@ void schedule_row_stat(const Knobs& k, Func stat, RVar rk, Var row, LoopLevel at
   partial.update().reorder(u, kO, row).vectorize(u);
 }
 
+// PV register tile (rows x pv_width accumulators), reduced over the keys `rk`.
+void schedule_pv(const Knobs& k, Func pv, Var d, Var row, RVar rk, LoopLevel at) {
+  pv.compute_at(at).unroll(row);
+  pv.update().reorder(d, row, rk).unroll(row);
+  if (k.d_tail == TailStrategy::GuardWithIf) {  // extent along d not a constant: predicate
+    pv.vectorize(d, k.vec, TailStrategy::GuardWithIf);
+    pv.update().vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  } else {
+    pv.vectorize(d);
+    pv.update().vectorize(d);
+  }
+}
+
 void apply_materialized(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var io("io"), ii("ii"), task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
@@ -67,16 +82,15 @@ void apply_materialized(const Knobs& k, SdpaFuncs& f) {
       .fuse(io, h, task)
       .fuse(task, b, task)
       .parallel(task)
-      .split(d, dO, dI, k.pv_width)
+      .split(d, dO, dI, k.pv_width, k.d_tail)
       .split(ii, iO, iI, k.pv_rows, TailStrategy::GuardWithIf)
       .reorder(dI, iI, dO, iO, task)
       .vectorize(dI)
       .unroll(iI);
-  f.pv.compute_at(f.out, dO).vectorize(d).unroll(i);
-  f.pv.update().reorder(d, i, f.rv.x).vectorize(d).unroll(i);
+  schedule_pv(k, f.pv, d, i, f.rv.x, LoopLevel(f.out, dO));
 
   LoopLevel tile(f.out, task);
-  f.qs.compute_at(tile).vectorize(d, k.vec);
+  f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
   schedule_scores(k, f.scores, f.dot, j, i, f.rd.x, tile);
   f.exps.compute_at(tile).vectorize(j, k.vec);
   schedule_row_stat(k, f.row_max, f.rk.x, i, tile);
@@ -93,18 +107,17 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
       .parallel(task)
       .vectorize(d, k.vec, TailStrategy::GuardWithIf);
   LoopLevel tile(f.out, task);
-  f.qs.compute_at(tile).vectorize(d, k.vec);
+  f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
 
   // State: per KV block rb, per register tile (pv_rows x pv_width), fold in the block's PV.
   f.state.compute_at(tile).vectorize(d, k.vec, TailStrategy::GuardWithIf);
   f.state.update()
-      .split(d, dO, dI, k.pv_width)
+      .split(d, dO, dI, k.pv_width, k.d_tail)
       .split(ii, iO, iI, k.pv_rows)
       .reorder(dI, iI, dO, iO, f.rb.x)
       .vectorize(dI)
       .unroll(iI);
-  f.bpv.compute_at(f.state, dO).vectorize(d).unroll(i);
-  f.bpv.update().reorder(d, i, f.rjj.x).vectorize(d).unroll(i);
+  schedule_pv(k, f.bpv, d, i, f.rjj.x, LoopLevel(f.state, dO));
 
   LoopLevel block(f.state, f.rb.x);
   schedule_scores(k, f.bscore, f.bdot, jj, i, f.rd.x, block);
@@ -117,7 +130,7 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
 
 void apply_sdpa_cpu(const Config& c, SdpaFuncs& f, const Target& target) {
   (void)target;
-  const Knobs k(c);
+  const Knobs k(c, f.static_head_dim);
   Var j = f.j, d = f.d, b = f.b;
   Var hk("hk"), hkb("hkb"), jO("jO"), jI("jI");
   // K transposed once for all tasks.

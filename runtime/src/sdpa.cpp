@@ -41,12 +41,19 @@ std::int64_t checked_count(std::initializer_list<std::int64_t> dims, const char*
   return n;
 }
 
+constexpr int kMaxHeadDim = 256;
+
+// A kernel specialised for head_dim if there is one, else the generic one (head_dim 0).
 const KernelEntry& select_kernel(int head_dim, bool causal, bool has_mask) {
-  for (const KernelEntry& e : detail::kernel_table())
-    if (e.head_dim == head_dim && e.causal == causal && e.has_mask == has_mask) return e;
-  fail("no kernel for head_dim=" + std::to_string(head_dim) +
-       (causal ? " with causal" : "") + (has_mask ? " with key_padding_mask" : "") +
-       ": not supported yet");
+  const KernelEntry* generic = nullptr;
+  for (const KernelEntry& e : detail::kernel_table()) {
+    if (e.causal != causal || e.has_mask != has_mask) continue;
+    if (e.head_dim == head_dim) return e;
+    if (e.head_dim == 0) generic = &e;
+  }
+  if (generic) return *generic;
+  fail("no kernel compiled for head_dim=" + std::to_string(head_dim) + (causal ? " causal" : "") +
+       (has_mask ? " with key_padding_mask" : "") + " in this build");
 }
 
 }  // namespace
@@ -62,6 +69,8 @@ void sdpa(const float* q, const float* k, const float* v, float* out, int batch,
   require_positive(seq_q, "seq_q");
   require_positive(seq_kv, "seq_kv");
   require_positive(head_dim, "head_dim");
+  if (head_dim > kMaxHeadDim)
+    fail("head_dim must be <= " + std::to_string(kMaxHeadDim) + ", got " + std::to_string(head_dim));
   if (options.num_kv_heads < 0)
     fail("options.num_kv_heads must be >= 0, got " + std::to_string(options.num_kv_heads));
   const int kv_heads = options.num_kv_heads > 0 ? options.num_kv_heads : num_heads;

@@ -1,0 +1,163 @@
+#include "space.h"
+
+#include <algorithm>
+
+#include "attune/attention.h"
+
+namespace attune::schedules {
+
+namespace {
+std::vector<std::int64_t> multiples(int unit, std::initializer_list<int> factors) {
+  std::vector<std::int64_t> v;
+  for (int f : factors) v.push_back(std::int64_t(unit) * f);
+  return v;
+}
+}  // namespace
+
+Space::Space(const SpaceParams& p) : params_(p) {
+  if (p.kernel != "sdpa") throw Error("schedule space: unknown kernel '" + p.kernel + "'");
+  const int vec = p.vector_width;
+  knobs_ = {
+      {"algorithm", {0, 1}, "0 = materialised scores per query tile, 1 = flash (online softmax over KV blocks)"},
+      {"q_tile", {8, 16, 24, 32, 48, 64, 96, 128}, "query rows per parallel task"},
+      {"kv_block", multiples(vec, {1, 2, 4, 8, 16}), "keys per score block (flash: per online-softmax step)"},
+      {"qk_rows", {1, 2, 3, 4, 5, 6, 8}, "query rows of the QK^T register tile"},
+      {"pv_rows", {1, 2, 3, 4, 5, 6, 8}, "query rows of the PV register tile"},
+      {"pv_width", multiples(vec, {1, 2, 3, 4, 5, 6, 8}), "head_dim columns of the PV register tile"},
+      {"vec", {vec}, "vector width in floats (the target's native width)"},
+      {"rfactor", {0, 1}, "row max/sum reduce vec lanes at a time (rfactor) or serially"},
+  };
+}
+
+double Space::size() const {
+  double n = 1;
+  for (const Knob& k : knobs_) n *= double(k.values.size());
+  return n;
+}
+
+std::optional<std::string> Space::validate(const Config& c) const {
+  if (c.kernel != params_.kernel) return "kernel is '" + c.kernel + "', expected '" + params_.kernel + "'";
+  for (const Knob& k : knobs_) {
+    auto it = c.knobs.find(k.name);
+    if (it == c.knobs.end()) return "missing knob '" + k.name + "'";
+    if (std::find(k.values.begin(), k.values.end(), it->second) == k.values.end())
+      return "knob '" + k.name + "' = " + std::to_string(it->second) + " is outside its domain";
+  }
+  for (const auto& [name, value] : c.knobs) {
+    (void)value;
+    if (std::none_of(knobs_.begin(), knobs_.end(), [&](const Knob& k) { return k.name == name; }))
+      return "unknown knob '" + name + "'";
+  }
+  const std::int64_t vec = c.get("vec"), q_tile = c.get("q_tile"), qk_rows = c.get("qk_rows"),
+                     pv_rows = c.get("pv_rows"), pv_width = c.get("pv_width"),
+                     kv_block = c.get("kv_block");
+  const int D = params_.head_dim;
+  if (D > 0 && D % vec == 0 && D % pv_width != 0)
+    return "pv_width " + std::to_string(pv_width) + " does not divide head_dim " + std::to_string(D);
+  if ((D == 0 || D % vec != 0) && pv_width != vec)
+    return "head_dim " + std::to_string(D) + " is not a multiple of the vector width: pv_width must be vec";
+  if (q_tile % qk_rows != 0 || q_tile % pv_rows != 0)
+    return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
+  // Accumulators must fit in vector registers (leave a few for operands).
+  const std::int64_t budget = params_.num_registers - 4;
+  if (qk_rows * (kv_block / vec) > budget)
+    return "QK register tile " + std::to_string(qk_rows) + "x" + std::to_string(kv_block) +
+           " needs more than " + std::to_string(budget) + " vector registers";
+  if (pv_rows * (pv_width / vec) > budget)
+    return "PV register tile " + std::to_string(pv_rows) + "x" + std::to_string(pv_width) +
+           " needs more than " + std::to_string(budget) + " vector registers";
+  if (params_.causal && c.get("algorithm") != 1)
+    return "causal attention needs algorithm 1 (flash) to skip blocks above the diagonal";
+  return std::nullopt;
+}
+
+Config Space::default_config() const {
+  const int vec = params_.vector_width, D = params_.head_dim;
+  Config c;
+  c.kernel = params_.kernel;
+  std::int64_t pv_width = vec;
+  for (std::int64_t w : {4 * vec, 5 * vec, 6 * vec, 3 * vec, 2 * vec})
+    if (D > 0 && D % vec == 0 && D % w == 0 && 4 * (w / vec) <= params_.num_registers - 4) {
+      pv_width = w;
+      break;
+    }
+  const int rows = params_.num_registers >= 32 ? 4 : 2;
+  c.knobs = {{"algorithm", params_.causal ? 1 : 0},
+             {"q_tile", 32},
+             {"kv_block", params_.causal ? 4 * vec : std::min(4 * vec, 64)},
+             {"qk_rows", rows},
+             {"pv_rows", rows},
+             {"pv_width", pv_width},
+             {"vec", vec},
+             {"rfactor", 1}};
+  if (auto why = validate(c)) throw Error("schedule space: default config invalid: " + *why);
+  return c;
+}
+
+Config Space::sample(std::mt19937_64& rng) const {
+  // Rejection sampling is uniform over the valid configs.
+  for (int attempt = 0; attempt < 100000; ++attempt) {
+    Config c;
+    c.kernel = params_.kernel;
+    for (const Knob& k : knobs_) {
+      std::uniform_int_distribution<size_t> pick(0, k.values.size() - 1);
+      c.knobs[k.name] = k.values[pick(rng)];
+    }
+    if (!validate(c)) return c;
+  }
+  return default_config();
+}
+
+std::vector<Config> Space::neighbours(const Config& c) const {
+  std::vector<Config> out;
+  for (const Knob& k : knobs_) {
+    auto it = std::find(k.values.begin(), k.values.end(), c.get(k.name));
+    const auto pos = it - k.values.begin();
+    for (auto step : {-1, 1}) {
+      const auto p = pos + step;
+      if (p < 0 || p >= std::ptrdiff_t(k.values.size())) continue;
+      Config n = c;
+      n.knobs[k.name] = k.values[size_t(p)];
+      if (!validate(n)) out.push_back(n);
+    }
+  }
+  return out;
+}
+
+Config Space::repair_or_resample(Config c, std::mt19937_64& rng) const {
+  if (!validate(c)) return c;
+  // Walk to a valid neighbour if one is close; otherwise draw afresh.
+  for (const Config& n : neighbours(c))
+    if (!validate(n)) return n;
+  return sample(rng);
+}
+
+Config Space::mutate(const Config& c, std::mt19937_64& rng) const {
+  for (int attempt = 0; attempt < 64; ++attempt) {
+    Config m = c;
+    const int changes = std::uniform_int_distribution<int>(1, 2)(rng);
+    for (int n = 0; n < changes; ++n) {
+      const Knob& k = knobs_[std::uniform_int_distribution<size_t>(0, knobs_.size() - 1)(rng)];
+      if (k.values.size() < 2) continue;
+      auto pos = std::find(k.values.begin(), k.values.end(), m.get(k.name)) - k.values.begin();
+      // Mostly a step to an adjacent value, sometimes a jump anywhere in the domain.
+      if (std::bernoulli_distribution(0.75)(rng))
+        pos = std::clamp<std::ptrdiff_t>(pos + (std::bernoulli_distribution(0.5)(rng) ? 1 : -1), 0,
+                                         std::ptrdiff_t(k.values.size()) - 1);
+      else
+        pos = std::uniform_int_distribution<std::ptrdiff_t>(0, std::ptrdiff_t(k.values.size()) - 1)(rng);
+      m.knobs[k.name] = k.values[size_t(pos)];
+    }
+    if (m != c && !validate(m)) return m;
+  }
+  return sample(rng);
+}
+
+Config Space::crossover(const Config& a, const Config& b, std::mt19937_64& rng) const {
+  Config c = a;
+  for (const Knob& k : knobs_)
+    if (std::bernoulli_distribution(0.5)(rng)) c.knobs[k.name] = b.get(k.name);
+  return repair_or_resample(c, rng);
+}
+
+}  // namespace attune::schedules

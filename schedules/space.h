@@ -1,0 +1,53 @@
+// Space: the knobs of a kernel's schedule for a target class, their domains and the
+// constraints between them. Operations the tuner needs: size, uniform sampling of valid
+// configs, neighbours/mutation, crossover, validation with a reason. No Halide here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "schedules/config.h"
+
+namespace attune::schedules {
+
+struct Knob {
+  std::string name;
+  std::vector<std::int64_t> values;  // ordered: neighbours are adjacent values
+  std::string help;
+};
+
+// What the space depends on: the kernel's variant and the target's vector width.
+struct SpaceParams {
+  std::string kernel = "sdpa";
+  int head_dim = 64;     // 0 = generic (any head_dim at run time)
+  bool causal = false;
+  int vector_width = 16; // floats per native vector (16 AVX-512, 8 AVX2, 4 SSE)
+  int num_registers = 32;  // vector registers (32 AVX-512, 16 otherwise)
+};
+
+class Space {
+ public:
+  explicit Space(const SpaceParams& p);
+
+  const SpaceParams& params() const { return params_; }
+  const std::vector<Knob>& knobs() const { return knobs_; }
+  double size() const;  // product of the domains (before constraints)
+
+  // Empty if valid, else the first violated constraint, e.g. "pv_width 48 does not divide head_dim 64".
+  std::optional<std::string> validate(const Config& c) const;
+  Config default_config() const;
+  Config sample(std::mt19937_64& rng) const;                         // uniform over valid configs
+  Config mutate(const Config& c, std::mt19937_64& rng) const;        // 1-2 knobs moved to a neighbour value
+  Config crossover(const Config& a, const Config& b, std::mt19937_64& rng) const;  // per-knob pick
+  std::vector<Config> neighbours(const Config& c) const;            // valid one-step moves
+
+ private:
+  SpaceParams params_;
+  std::vector<Knob> knobs_;
+  Config repair_or_resample(Config c, std::mt19937_64& rng) const;
+};
+
+}  // namespace attune::schedules
