@@ -34,7 +34,8 @@ struct Problem {
   explicit Problem(const Workload& wl, unsigned seed) : w(wl) {
     const size_t nq = size_t(w.batch) * w.num_heads * w.seq_q * w.head_dim;
     const size_t nk = size_t(w.batch) * w.kv_heads() * w.seq_kv * w.head_dim;
-    q.resize(nq); out.assign(nq, 0.f); k.resize(nk); v.resize(nk);
+    q.resize(nq); k.resize(nk); v.resize(nk);
+    out.assign(probs() ? size_t(w.batch) * w.num_heads * w.seq_q * w.seq_kv : nq, 0.f);
     std::mt19937 rng(seed);
     std::normal_distribution<float> normal;
     for (auto* t : {&q, &k, &v})
@@ -46,12 +47,14 @@ struct Problem {
     }
   }
 
+  bool probs() const { return w.kernel == "attention_probs"; }
+
   int run(SdpaFn fn) {
     const int D = w.head_dim;
     Buffer<float> qb(q.data(), D, w.seq_q, w.num_heads, w.batch);
     Buffer<float> kb(k.data(), D, w.seq_kv, w.kv_heads(), w.batch);
     Buffer<float> vb(v.data(), D, w.seq_kv, w.kv_heads(), w.batch);
-    Buffer<float> ob(out.data(), D, w.seq_q, w.num_heads, w.batch);
+    Buffer<float> ob(out.data(), probs() ? w.seq_kv : D, w.seq_q, w.num_heads, w.batch);
     Buffer<std::uint8_t> mb(mask.data(), w.seq_kv, w.batch);
     return fn(qb.raw_buffer(), kb.raw_buffer(), vb.raw_buffer(), mb.raw_buffer(),
               1.0f / std::sqrt(float(D)), ob.raw_buffer());
@@ -62,9 +65,9 @@ struct Problem {
     p.batch = w.batch; p.num_heads = w.num_heads; p.num_kv_heads = w.kv_heads();
     p.seq_q = w.seq_q; p.seq_kv = w.seq_kv; p.head_dim = w.head_dim; p.causal = w.causal;
     p.key_padding_mask = w.mask ? mask.data() : nullptr;
-    std::vector<double> expected;
-    attune::reference::sdpa(p, q.data(), k.data(), v.data(), expected);
-    return attune::reference::relative_max_error(out.data(), expected);
+    std::vector<double> expected, expected_probs;
+    attune::reference::sdpa(p, q.data(), k.data(), v.data(), expected, probs() ? &expected_probs : nullptr);
+    return attune::reference::relative_max_error(out.data(), probs() ? expected_probs : expected);
   }
 };
 

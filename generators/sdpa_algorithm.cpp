@@ -37,6 +37,7 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
   f.pv(d, i, h, b) += f.exps(f.rv, i, h, b) * in.v(d, f.rv, h / group, b);
 
   Expr any_visible = f.row_max(i, h, b) > kMaskedScore * 0.5f;
+  f.probs(j, i, h, b) = select(any_visible, f.exps(j, i, h, b) / f.row_sum(i, h, b), 0.0f);
   f.out(d, i, h, b) = select(any_visible, f.pv(d, i, h, b) / f.row_sum(i, h, b), 0.0f);
 }
 

@@ -35,6 +35,7 @@ struct SdpaFuncs {
   Halide::Func exps;      // (j, i, h, b)  exp(scores - row_max)
   Halide::Func row_sum;   // (i, h, b)     update over rk
   Halide::Func pv;        // (d, i, h, b)  exps · v accumulator (update over rv)
+  Halide::Func probs;     // (j, i, h, b)  softmax probabilities (attention weights)
   Halide::RDom rd, rk, rv;  // head_dim; padded keys; real keys
 
   // kFlash: online softmax over KV blocks of kv_block keys for query tiles of q_tile rows.

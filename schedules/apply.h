@@ -10,8 +10,11 @@
 
 namespace attune::schedules {
 
-// The sdpa schedule space for a CPU target (vector width and register count from the target).
-Space sdpa_cpu_space(const Halide::Target& target, int head_dim, bool causal);
+// A kernel's schedule space for a CPU target (vector width and register count from the target).
+Space cpu_space(const std::string& kernel, const Halide::Target& target, int head_dim, bool causal);
+
+// Schedule for the attention-weights output (f.probs) of the materialised algorithm.
+void apply_probs_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
 
 void apply_sdpa_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
 

@@ -14,9 +14,9 @@ using namespace Halide;
 using generators::SdpaAlgorithm;
 using generators::SdpaFuncs;
 
-Space sdpa_cpu_space(const Target& target, int head_dim, bool causal) {
+Space cpu_space(const std::string& kernel, const Target& target, int head_dim, bool causal) {
   SpaceParams p;
-  p.kernel = "sdpa";
+  p.kernel = kernel;
   p.head_dim = head_dim;
   p.causal = causal;
   p.vector_width = target.natural_vector_size<float>();
@@ -126,15 +126,34 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
 }
 
+// K transposed once for all tasks.
+void schedule_kt(const Knobs& k, SdpaFuncs& f) {
+  Var j = f.j, d = f.d, b = f.b, hk("hk"), hkb("hkb"), jO("jO"), jI("jI");
+  f.kt.compute_root().split(j, jO, jI, k.vec).reorder(jI, d, jO).vectorize(jI).fuse(hk, b, hkb).parallel(hkb);
+}
+
 }  // namespace
 
-void apply_sdpa_cpu(const Config& c, SdpaFuncs& f, const Target& target) {
-  (void)target;
+void apply_probs_cpu(const Config& c, SdpaFuncs& f, const Target&) {
   const Knobs k(c, f.static_head_dim);
-  Var j = f.j, d = f.d, b = f.b;
-  Var hk("hk"), hkb("hkb"), jO("jO"), jI("jI");
-  // K transposed once for all tasks.
-  f.kt.compute_root().split(j, jO, jI, k.vec).reorder(jI, d, jO).vectorize(jI).fuse(hk, b, hkb).parallel(hkb);
+  schedule_kt(k, f);
+  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b, io("io"), ii("ii"), task("task");
+  f.probs.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf)
+      .fuse(io, h, task)
+      .fuse(task, b, task)
+      .parallel(task)
+      .vectorize(j, k.vec, TailStrategy::GuardWithIf);
+  LoopLevel tile(f.probs, task);
+  f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
+  schedule_scores(k, f.scores, f.dot, j, i, f.rd.x, tile);
+  f.exps.compute_at(tile).vectorize(j, k.vec);
+  schedule_row_stat(k, f.row_max, f.rk.x, i, tile);
+  schedule_row_stat(k, f.row_sum, f.rk.x, i, tile);
+}
+
+void apply_sdpa_cpu(const Config& c, SdpaFuncs& f, const Target&) {
+  const Knobs k(c, f.static_head_dim);
+  schedule_kt(k, f);
   if (f.algorithm == SdpaAlgorithm::kMaterialized)
     apply_materialized(k, f);
   else

@@ -15,10 +15,14 @@ std::vector<std::int64_t> multiples(int unit, std::initializer_list<int> factors
 }  // namespace
 
 Space::Space(const SpaceParams& p) : params_(p) {
-  if (p.kernel != "sdpa") throw Error("schedule space: unknown kernel '" + p.kernel + "'");
+  if (p.kernel != "sdpa" && p.kernel != "attention_probs")
+    throw Error("schedule space: unknown kernel '" + p.kernel + "'");
   const int vec = p.vector_width;
+  // attention_probs returns the whole probability matrix: only the materialised algorithm.
+  const std::vector<std::int64_t> algorithms =
+      p.kernel == "sdpa" ? std::vector<std::int64_t>{0, 1} : std::vector<std::int64_t>{0};
   knobs_ = {
-      {"algorithm", {0, 1}, "0 = materialised scores per query tile, 1 = flash (online softmax over KV blocks)"},
+      {"algorithm", algorithms, "0 = materialised scores per query tile, 1 = flash (online softmax over KV blocks)"},
       {"q_tile", {8, 16, 24, 32, 48, 64, 96, 128}, "query rows per parallel task"},
       {"kv_block", multiples(vec, {1, 2, 4, 8, 16}), "keys per score block (flash: per online-softmax step)"},
       {"qk_rows", {1, 2, 3, 4, 5, 6, 8}, "query rows of the QK^T register tile"},
@@ -66,7 +70,7 @@ std::optional<std::string> Space::validate(const Config& c) const {
   if (pv_rows * (pv_width / vec) > budget)
     return "PV register tile " + std::to_string(pv_rows) + "x" + std::to_string(pv_width) +
            " needs more than " + std::to_string(budget) + " vector registers";
-  if (params_.causal && c.get("algorithm") != 1)
+  if (params_.kernel == "sdpa" && params_.causal && c.get("algorithm") != 1)
     return "causal attention needs algorithm 1 (flash) to skip blocks above the diagonal";
   return std::nullopt;
 }
@@ -82,7 +86,7 @@ Config Space::default_config() const {
       break;
     }
   const int rows = params_.num_registers >= 32 ? 4 : 2;
-  c.knobs = {{"algorithm", params_.causal ? 1 : 0},
+  c.knobs = {{"algorithm", params_.causal && params_.kernel == "sdpa" ? 1 : 0},
              {"q_tile", 32},
              {"kv_block", params_.causal ? 4 * vec : std::min(4 * vec, 64)},
              {"qk_rows", rows},

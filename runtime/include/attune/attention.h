@@ -26,6 +26,12 @@ void sdpa(const float* q, const float* k, const float* v, float* out,
           int batch, int num_heads, int seq_q, int seq_kv, int head_dim,
           const SdpaOptions& options = {});
 
+// Attention weights for interpretability: probs = softmax(q·kᵀ·scale), same options as sdpa.
+// probs: [batch, num_heads, seq_q, seq_kv], each row sums to 1 (or is all zeros if fully masked).
+void attention_probs(const float* q, const float* k, float* probs,
+                     int batch, int num_heads, int seq_q, int seq_kv, int head_dim,
+                     const SdpaOptions& options = {});
+
 // Number of threads attune kernels may use (0 = all cores, the default).
 void set_num_threads(int n);
 int num_threads();

@@ -1,0 +1,71 @@
+#include "candidate.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+namespace attune::autotune {
+
+double RunResult::median_ms() const {
+  if (times_ms.empty()) return 0;
+  std::vector<double> t = times_ms;
+  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+  return t[t.size() / 2];
+}
+
+BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedules::Config& c,
+                            const std::string& work_dir, double timeout_s) {
+  BuildResult b;
+  const std::string dir = work_dir + "/" + c.hash_hex();
+  std::filesystem::create_directories(dir);
+  b.function = "attune_candidate";
+  const std::vector<std::string> gen = {
+      tc.generator_exe, "-g", w.kernel, "-f", b.function, "-e", "object,c_header", "-o", dir,
+      "target=" + tc.target, "head_dim=" + std::to_string(w.head_dim),
+      std::string("causal=") + (w.causal ? "true" : "false"),
+      std::string("has_mask=") + (w.mask ? "true" : "false"), "config=" + c.to_json()};
+  ProcessResult g = run_process(gen, {timeout_s, 0});
+  b.seconds = g.seconds;
+  if (!g.ok()) {
+    b.error = "generator " + g.describe() + ": " + g.err;
+    return b;
+  }
+  b.library = dir + "/candidate.so";
+  ProcessResult l = run_process(
+      {tc.compiler, "-shared", "-o", b.library, dir + "/" + b.function + ".o", "-lpthread", "-ldl"},
+      {60, 0});
+  b.seconds += l.seconds;
+  if (!l.ok()) {
+    b.error = "link " + l.describe() + ": " + l.err;
+    return b;
+  }
+  b.ok = true;
+  return b;
+}
+
+RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workload& w,
+                        double timeout_s, long long memory_bytes, double min_time_s, int repetitions) {
+  RunResult r;
+  ProcessResult p = run_process({tc.runner_exe, "--library", b.library, "--function", b.function,
+                                 "--workload", w.to_json(), "--min-time", std::to_string(min_time_s),
+                                 "--repetitions", std::to_string(repetitions)},
+                                {timeout_s, memory_bytes});
+  if (p.timed_out) {
+    r.status = "timeout";
+    r.error = p.describe();
+    return r;
+  }
+  const auto line = p.out.substr(0, p.out.find('\n'));
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (p.signal != 0 || j.is_discarded() || !j.is_object()) {
+    r.status = "crash";
+    r.error = p.describe() + (p.err.empty() ? "" : ": " + p.err);
+    return r;
+  }
+  r.status = j.value("status", "crash");
+  r.error = j.value("error", "");
+  if (j.contains("times_ms")) r.times_ms = j["times_ms"].get<std::vector<double>>();
+  return r;
+}
+
+}  // namespace attune::autotune

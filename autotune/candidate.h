@@ -1,0 +1,45 @@
+// Builder and runner of one tuning candidate (MetaSchedule's split): the builder runs the
+// generator executable (the same one the AOT build uses) with the candidate's Config and
+// links a shared library; the runner loads it in an isolated attune-runner process that
+// checks the output against the double reference before timing it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "autotune/process.h"
+#include "autotune/workload.h"
+#include "schedules/config.h"
+
+namespace attune::autotune {
+
+struct Toolchain {
+  std::string generator_exe;   // attune_generators
+  std::string runner_exe;      // attune-runner
+  std::string compiler = "c++";
+  std::string target = "host"; // Halide target string
+};
+
+struct BuildResult {
+  bool ok = false;
+  std::string error;     // compile error / time-out, with the tail of the generator's stderr
+  std::string library;   // .so path
+  std::string function;  // symbol to call
+  double seconds = 0;
+};
+
+struct RunResult {
+  std::string status;    // "ok", "wrong", "crash", "timeout", "run_error", "load_error"
+  std::string error;
+  std::vector<double> times_ms;
+  double median_ms() const;
+};
+
+BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedules::Config& c,
+                            const std::string& work_dir, double timeout_s = 180);
+
+RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workload& w,
+                        double timeout_s = 60, long long memory_bytes = 8ll << 30,
+                        double min_time_s = 0.3, int repetitions = 5);
+
+}  // namespace attune::autotune
