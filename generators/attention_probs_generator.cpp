@@ -3,7 +3,6 @@
 // both; out is (j, i, h, b), each row summing to 1 or all zeros when no key is visible.
 #include "Halide.h"
 
-#include "attune/attention.h"
 #include "generators/generator_util.h"
 #include "generators/sdpa_algorithm.h"
 #include "schedules/apply.h"
@@ -28,25 +27,9 @@ class AttentionProbsGenerator : public Generator<AttentionProbsGenerator> {
   Output<Buffer<float>> probs{"probs", 4}; // (j, i, h, b)
 
   void generate() {
-    using attune::schedules::Config;
-    const auto space = attune::schedules::cpu_space("attention_probs", get_target(), head_dim, causal);
-    const Config cfg = std::string(config).empty() ? space.default_config() : Config::from_json(config);
-    if (auto why = space.validate(cfg))
-      throw attune::Error("attention_probs generator: invalid config: " + *why);
-
-    SdpaInputs in;
-    in.q = q; in.k = k; in.v = k; in.mask = mask; in.scale = scale;
-    in.head_dim = head_dim > 0 ? Expr(int(head_dim)) : q.dim(0).extent();
-    in.seq_q = q.dim(1).extent();
-    in.seq_kv = k.dim(1).extent();
-    in.num_heads = q.dim(2).extent();
-    in.num_kv_heads = k.dim(2).extent();
-    in.causal = causal;
-    in.has_mask = has_mask;
-    SdpaShapeParams shape;
-    shape.kv_block = int(cfg.get("kv_block"));
-    shape.q_tile = int(cfg.get("q_tile"));
-    shape.head_dim = head_dim;
+    const auto cfg = resolve_config("attention_probs", config, get_target(), head_dim, causal);
+    SdpaInputs in = sdpa_inputs(q, k, k, mask, scale, head_dim, causal, has_mask);
+    const SdpaShapeParams shape = shape_params(cfg, head_dim);
     funcs_ = define_sdpa(in, SdpaAlgorithm::kMaterialized, shape);
     probs = funcs_.probs;
 

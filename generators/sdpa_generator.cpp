@@ -3,7 +3,6 @@
 // (a schedules::Config as JSON; empty = the space's default for the target).
 #include "Halide.h"
 
-#include "attune/attention.h"
 #include "generators/generator_util.h"
 #include "generators/sdpa_algorithm.h"
 #include "schedules/apply.h"
@@ -28,24 +27,9 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
   Output<Buffer<float>> out{"out", 4};     // (d, i, h, b)
 
   void generate() {
-    using attune::schedules::Config;
-    const auto space = attune::schedules::cpu_space("sdpa", get_target(), head_dim, causal);
-    const Config cfg = std::string(config).empty() ? space.default_config() : Config::from_json(config);
-    if (auto why = space.validate(cfg)) throw attune::Error("sdpa generator: invalid config: " + *why);
-
-    SdpaInputs in;
-    in.q = q; in.k = k; in.v = v; in.mask = mask; in.scale = scale;
-    in.head_dim = head_dim > 0 ? Expr(int(head_dim)) : q.dim(0).extent();
-    in.seq_q = q.dim(1).extent();
-    in.seq_kv = k.dim(1).extent();
-    in.num_heads = q.dim(2).extent();
-    in.num_kv_heads = k.dim(2).extent();
-    in.causal = causal;
-    in.has_mask = has_mask;
-    SdpaShapeParams shape;
-    shape.kv_block = int(cfg.get("kv_block"));
-    shape.q_tile = int(cfg.get("q_tile"));
-    shape.head_dim = head_dim;
+    const auto cfg = resolve_config("sdpa", config, get_target(), head_dim, causal);
+    SdpaInputs in = sdpa_inputs(q, k, v, mask, scale, head_dim, causal, has_mask);
+    const SdpaShapeParams shape = shape_params(cfg, head_dim);
     funcs_ = define_sdpa(in, SdpaAlgorithm(cfg.get("algorithm")), shape);
     out = funcs_.out;
 

@@ -75,8 +75,17 @@ void schedule_pv(const Knobs& k, Func pv, Var d, Var row, RVar rk, LoopLevel at)
   }
 }
 
+// Materialised algorithm, per query tile: Q rows, all scores, their max, exps and sum.
+void schedule_softmax_tile(const Knobs& k, SdpaFuncs& f, LoopLevel tile) {
+  f.qs.compute_at(tile).vectorize(f.d, k.vec, k.d_tail);
+  schedule_scores(k, f.scores, f.dot, f.j, f.i, f.rd.x, tile);
+  f.exps.compute_at(tile).vectorize(f.j, k.vec);
+  schedule_row_stat(k, f.row_max, f.rk.x, f.i, tile);
+  schedule_row_stat(k, f.row_sum, f.rk.x, f.i, tile);
+}
+
 void apply_materialized(const Knobs& k, SdpaFuncs& f) {
-  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
+  Var d = f.d, i = f.i, h = f.h, b = f.b;
   Var io("io"), ii("ii"), task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
   f.out.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf)
       .fuse(io, h, task)
@@ -89,12 +98,7 @@ void apply_materialized(const Knobs& k, SdpaFuncs& f) {
       .unroll(iI);
   schedule_pv(k, f.pv, d, i, f.rv.x, LoopLevel(f.out, dO));
 
-  LoopLevel tile(f.out, task);
-  f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
-  schedule_scores(k, f.scores, f.dot, j, i, f.rd.x, tile);
-  f.exps.compute_at(tile).vectorize(j, k.vec);
-  schedule_row_stat(k, f.row_max, f.rk.x, i, tile);
-  schedule_row_stat(k, f.row_sum, f.rk.x, i, tile);
+  schedule_softmax_tile(k, f, LoopLevel(f.out, task));
 }
 
 void apply_flash(const Knobs& k, SdpaFuncs& f) {
@@ -137,18 +141,13 @@ void schedule_kt(const Knobs& k, SdpaFuncs& f) {
 void apply_probs_cpu(const Config& c, SdpaFuncs& f, const Target&) {
   const Knobs k(c, f.static_head_dim);
   schedule_kt(k, f);
-  Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b, io("io"), ii("ii"), task("task");
+  Var i = f.i, j = f.j, h = f.h, b = f.b, io("io"), ii("ii"), task("task");
   f.probs.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf)
       .fuse(io, h, task)
       .fuse(task, b, task)
       .parallel(task)
       .vectorize(j, k.vec, TailStrategy::GuardWithIf);
-  LoopLevel tile(f.probs, task);
-  f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
-  schedule_scores(k, f.scores, f.dot, j, i, f.rd.x, tile);
-  f.exps.compute_at(tile).vectorize(j, k.vec);
-  schedule_row_stat(k, f.row_max, f.rk.x, i, tile);
-  schedule_row_stat(k, f.row_sum, f.rk.x, i, tile);
+  schedule_softmax_tile(k, f, LoopLevel(f.probs, task));
 }
 
 void apply_sdpa_cpu(const Config& c, SdpaFuncs& f, const Target&) {
