@@ -76,20 +76,24 @@ std::optional<std::string> Space::validate(const Config& c) const {
 }
 
 Config Space::default_config() const {
+  // Hand-found on AVX-512 (Zen 5): 6 rows x 4 vectors of accumulators (24 of 32 registers)
+  // for both register tiles; flash takes 128-key blocks with 3 rows. Scaled to the target's
+  // register count elsewhere (AVX2: 3 rows).
   const int vec = params_.vector_width, D = params_.head_dim;
-  Config c;
-  c.kernel = params_.kernel;
+  const int rows = params_.num_registers >= 32 ? 6 : 3;
+  const bool flash = params_.causal && params_.kernel == "sdpa";
   std::int64_t pv_width = vec;
   for (std::int64_t w : {4 * vec, 5 * vec, 6 * vec, 3 * vec, 2 * vec})
-    if (D > 0 && D % vec == 0 && D % w == 0 && 4 * (w / vec) <= params_.num_registers - 4) {
+    if (D > 0 && D % vec == 0 && D % w == 0 && rows * (w / vec) <= params_.num_registers - 4) {
       pv_width = w;
       break;
     }
-  const int rows = params_.num_registers >= 32 ? 4 : 2;
-  c.knobs = {{"algorithm", params_.causal && params_.kernel == "sdpa" ? 1 : 0},
-             {"q_tile", 32},
-             {"kv_block", params_.causal ? 4 * vec : std::min(4 * vec, 64)},
-             {"qk_rows", rows},
+  Config c;
+  c.kernel = params_.kernel;
+  c.knobs = {{"algorithm", flash ? 1 : 0},
+             {"q_tile", 48},
+             {"kv_block", flash ? 8 * vec : 4 * vec},
+             {"qk_rows", flash ? rows / 2 : rows},
              {"pv_rows", rows},
              {"pv_width", pv_width},
              {"vec", vec},
