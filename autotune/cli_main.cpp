@@ -1,0 +1,350 @@
+// attune: the tuning CLI. `attune tune` searches the schedule space for a workload on this
+// machine and records every candidate in a JSONL database; `show`, `export` and `plot` read it.
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "attune/attention.h"
+#include "autotune/database.h"
+#include "autotune/tuner.h"
+
+namespace {
+
+using namespace attune::autotune;
+
+// A small flag parser: --name value, --switch; every subcommand documents its flags.
+struct Flag {
+  std::string name, help, value;
+  bool is_switch = false, set = false;
+};
+
+class Args {
+ public:
+  Args(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}
+  Args& opt(const std::string& name, const std::string& def, const std::string& help) {
+    flags_.push_back({name, help, def, false, false});
+    return *this;
+  }
+  Args& sw(const std::string& name, const std::string& help) {
+    flags_.push_back({name, help, "", true, false});
+    return *this;
+  }
+  // Returns false if --help was asked for (usage printed).
+  bool parse(int argc, char** argv) {
+    for (int a = 0; a < argc; ++a) {
+      const std::string arg = argv[a];
+      if (arg == "--help" || arg == "-h") {
+        usage(std::cout);
+        return false;
+      }
+      Flag* f = find(arg.rfind("--", 0) == 0 ? arg.substr(2) : "");
+      if (!f) throw attune::Error("attune " + command_ + ": unknown argument '" + arg + "' (see --help)");
+      f->set = true;
+      if (f->is_switch) continue;
+      if (a + 1 >= argc) throw attune::Error("attune " + command_ + ": --" + f->name + " needs a value");
+      f->value = argv[++a];
+    }
+    return true;
+  }
+  std::string get(const std::string& name) const { return const_cast<Args*>(this)->find(name)->value; }
+  bool has(const std::string& name) const { return const_cast<Args*>(this)->find(name)->set; }
+  int get_int(const std::string& name) const {
+    try {
+      return std::stoi(get(name));
+    } catch (const std::exception&) {
+      throw attune::Error("attune " + command_ + ": --" + name + " must be an integer, got '" + get(name) + "'");
+    }
+  }
+  void usage(std::ostream& os) const {
+    os << "usage: attune " << command_ << " [flags]\n" << summary_ << "\n\nflags:\n";
+    for (const Flag& f : flags_)
+      os << "  --" << f.name << (f.is_switch ? "" : " VALUE") << "\n      " << f.help
+         << (f.value.empty() || f.is_switch ? "" : " (default: " + f.value + ")") << "\n";
+  }
+
+ private:
+  std::string command_, summary_;
+  std::vector<Flag> flags_;
+  Flag* find(const std::string& name) {
+    for (Flag& f : flags_)
+      if (f.name == name) return &f;
+    return nullptr;
+  }
+};
+
+// The workloads the build ships (attune tune --preset standard).
+std::vector<Workload> standard_workloads() {
+  auto mk = [](int b, int h, int kv, int sq, int skv, int d, bool causal) {
+    Workload w;
+    w.batch = b; w.num_heads = h; w.num_kv_heads = kv; w.seq_q = sq; w.seq_kv = skv; w.head_dim = d; w.causal = causal;
+    return w;
+  };
+  return {mk(1, 8, 8, 2048, 2048, 64, false), mk(1, 8, 8, 2048, 2048, 128, false),
+          mk(1, 8, 8, 2048, 2048, 80, false), mk(1, 8, 2, 2048, 2048, 64, false),
+          mk(1, 8, 8, 4096, 4096, 64, true),  mk(4, 8, 8, 512, 512, 64, false),
+          mk(1, 8, 8, 256, 4096, 64, false)};
+}
+
+// "BxHxSqxSkvxD", e.g. 1x8x1024x1024x64.
+Workload parse_shape(const std::string& s, const Args& a) {
+  Workload w;
+  int v[5];
+  char x[4];
+  std::istringstream in(s);
+  if (!(in >> v[0] >> x[0] >> v[1] >> x[1] >> v[2] >> x[2] >> v[3] >> x[3] >> v[4]) ||
+      std::string(x, 4) != "xxxx" || *std::min_element(v, v + 5) <= 0)
+    throw attune::Error("attune tune: --shape must be BxHxSqxSkvxD with positive sizes, got '" + s + "'");
+  w.batch = v[0]; w.num_heads = v[1]; w.seq_q = v[2]; w.seq_kv = v[3]; w.head_dim = v[4];
+  w.kernel = a.get("kernel");
+  w.causal = a.has("causal");
+  w.mask = a.has("mask");
+  w.num_kv_heads = a.has("kv-heads") ? a.get_int("kv-heads") : 0;
+  if (w.num_kv_heads < 0 || (w.num_kv_heads > 0 && w.num_heads % w.num_kv_heads != 0))
+    throw attune::Error("attune tune: --kv-heads must divide the number of heads");
+  return w;
+}
+
+// "10m", "90s", "1h" = time; "500" or "500t" = trials.
+void parse_budget(const std::string& s, TuneOptions& o) {
+  try {
+    size_t used = 0;
+    const double n = std::stod(s, &used);
+    const std::string unit = s.substr(used);
+    if (n <= 0) throw std::invalid_argument("non-positive");
+    if (unit.empty() || unit == "t" || unit == "trials") o.max_trials = int(n);
+    else if (unit == "s") o.max_seconds = n;
+    else if (unit == "m") o.max_seconds = n * 60;
+    else if (unit == "h") o.max_seconds = n * 3600;
+    else throw std::invalid_argument("unit");
+  } catch (const std::exception&) {
+    throw attune::Error("attune tune: --budget must be like 10m, 90s, 1h or 500 (trials), got '" + s + "'");
+  }
+}
+
+void print_progress(const TuneProgress& p, const std::string& label, bool tty) {
+  const double frac = p.budget_trials > 0 ? double(p.trials) / p.budget_trials : p.elapsed_s / p.budget_s;
+  const double eta = frac > 0 ? p.elapsed_s * (1 - frac) / frac : 0;
+  char line[256];
+  std::snprintf(line, sizeof line, "%s %d%s trials, best %.1f GFLOP/s, %d failed, %.0fs elapsed, ETA %.0fs",
+                label.c_str(), p.trials, p.budget_trials ? ("/" + std::to_string(p.budget_trials)).c_str() : "",
+                p.best_gflops, p.failures, p.elapsed_s, eta);
+  if (tty) {
+    const int width = 24, done = int(std::min(1.0, frac) * width);
+    std::fprintf(stderr, "\r[%s%s] %s\033[K", std::string(size_t(done), '#').c_str(),
+                 std::string(size_t(width - done), '.').c_str(), line);
+  } else {
+    static double last = -1e9;
+    if (p.elapsed_s - last >= 10 || frac >= 1) {
+      std::fprintf(stderr, "%s\n", line);
+      last = p.elapsed_s;
+    }
+  }
+}
+
+int cmd_tune(int argc, char** argv) {
+  Args a("tune", "Search the schedule space for a workload on this machine; every candidate is built, "
+                 "checked against the double reference and timed in an isolated process, and recorded "
+                 "in the database. Re-running resumes: measured configs are not measured again.");
+  a.opt("kernel", "sdpa", "kernel: sdpa or attention_probs")
+      .opt("shape", "1x8x1024x1024x64", "workload shape BxHxSqxSkvxD")
+      .sw("causal", "causal attention (bottom-right aligned)")
+      .sw("mask", "with a key padding mask")
+      .opt("kv-heads", "", "KV heads (GQA/MQA); default = heads")
+      .opt("preset", "", "'standard': tune the workload set the build ships, one after another")
+      .opt("target", "host", "Halide target string (e.g. x86-64-linux-avx2-fma)")
+      .opt("budget", "10m", "per workload: time (10m, 90s, 1h) or trials (500)")
+      .opt("strategy", "evolutionary", "random, evolutionary or model")
+      .opt("jobs", "2", "parallel candidate builds")
+      .opt("db", "attune_tuning.jsonl", "tuning database (append-only JSONL)")
+      .opt("seed", "1", "random seed")
+      .opt("min-time", "0.3", "seconds of measurement per candidate")
+      .opt("threads", "0", "threads the kernels use (0 = all cores)")
+      .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)");
+  if (!a.parse(argc, argv)) return 0;
+  std::vector<Workload> workloads;
+  if (a.get("preset") == "standard") workloads = standard_workloads();
+  else if (!a.get("preset").empty()) throw attune::Error("attune tune: unknown --preset '" + a.get("preset") + "'");
+  else workloads.push_back(parse_shape(a.get("shape"), a));
+
+  Database db(a.get("db"));
+  const bool tty = isatty(2);
+  for (const Workload& w : workloads) {
+    TuneOptions o;
+    o.workload = w;
+    o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE, "c++", a.get("target")};
+    o.strategy = a.get("strategy");
+    parse_budget(a.get("budget"), o);
+    o.jobs = a.get_int("jobs");
+    o.seed = std::uint64_t(a.get_int("seed"));
+    o.min_time_s = std::stod(a.get("min-time"));
+    o.work_dir = std::filesystem::temp_directory_path().string() + "/attune-tune-" + std::to_string(getpid());
+    if (a.get_int("threads") > 0) setenv("HL_NUM_THREADS", a.get("threads").c_str(), 1);  // read by the Halide runtime
+    (void)a.has("pin");
+    std::fprintf(stderr, "tuning %s on %s with %s\n", w.key().c_str(), resolve_target(o.toolchain.target).c_str(),
+                 o.strategy.c_str());
+    const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, w.key(), tty); });
+    if (tty) std::fprintf(stderr, "\n");
+    if (r.found)
+      std::printf("%s: best %.1f GFLOP/s (%.3f ms), config %s %s; %d trials, %d failed\n", w.key().c_str(),
+                  r.best.gflops, r.best.median_ms, r.best.config_hash.c_str(), r.best.config.dump().c_str(),
+                  r.trials, r.failures);
+    else
+      std::printf("%s: no valid config found (%d trials, %d failed)\n", w.key().c_str(), r.trials, r.failures);
+  }
+  return 0;
+}
+
+int cmd_show(int argc, char** argv) {
+  Args a("show", "Best config per workload and target in a tuning database, with its speed against the "
+                 "default config and the autoscheduler baselines recorded there.");
+  a.opt("db", "attune_tuning.jsonl", "tuning database");
+  if (!a.parse(argc, argv)) return 0;
+  Database db(a.get("db"));
+  std::set<std::pair<std::string, std::string>> keys;
+  for (const Record& r : db.records()) keys.insert({r.workload_key, r.target});
+  std::printf("%-52s %10s %9s %8s %7s  %s\n", "workload", "GFLOP/s", "x default", "trials", "failed", "config");
+  for (const auto& [key, target] : keys) {
+    int trials = 0, failed = 0;
+    double def = 0;
+    std::map<std::string, double> baselines;
+    for (const Record& r : db.records()) {
+      if (r.workload_key != key || r.target != target) continue;
+      ++trials;
+      failed += !r.ok();
+      if (r.ok() && r.strategy == "default") def = std::max(def, r.gflops);
+      if (r.ok() && r.strategy.rfind("autoscheduler:", 0) == 0) baselines[r.strategy] = std::max(baselines[r.strategy], r.gflops);
+    }
+    const auto best = db.best(key, target, 1);
+    if (best.empty()) {
+      std::printf("%-52s %10s %9s %8d %7d\n", key.c_str(), "-", "-", trials, failed);
+      continue;
+    }
+    const Record& b = best.front();
+    std::printf("%-52s %10.1f %9.2f %8d %7d  %s %s\n", key.c_str(), b.gflops, def > 0 ? b.gflops / def : 0.0,
+                trials, failed, b.config_hash.c_str(), b.config.dump().c_str());
+    for (const auto& [name, g] : baselines) std::printf("    %s: %.1f GFLOP/s (tuned is %.1fx)\n", name.c_str(), g, b.gflops / g);
+    std::printf("    target %s\n", target.c_str());
+  }
+  return 0;
+}
+
+int cmd_export(int argc, char** argv) {
+  Args a("export", "Write the best config per workload of a target to a JSON file that the build "
+                   "(attune_add_kernels) consumes.");
+  a.opt("db", "attune_tuning.jsonl", "tuning database")
+      .opt("target", "host", "Halide target whose results to export")
+      .opt("out", "", "output file (default: schedules/tuned/<target>.json)");
+  if (!a.parse(argc, argv)) return 0;
+  Database db(a.get("db"));
+  const std::string target = resolve_target(a.get("target"));
+  nlohmann::json kernels = nlohmann::json::array();
+  std::set<std::string> keys;
+  for (const Record& r : db.records())
+    if (r.target == target) keys.insert(r.workload_key);
+  for (const std::string& key : keys)
+    for (const Record& b : db.best(key, target, 1))
+      kernels.push_back({{"workload_key", key}, {"workload", b.workload}, {"config", b.config},
+                         {"config_hash", b.config_hash}, {"gflops", b.gflops}, {"cpu", b.cpu}});
+  const std::string out = a.get("out").empty() ? "schedules/tuned/" + target + ".json" : a.get("out");
+  if (std::filesystem::path(out).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
+  std::ofstream(out) << nlohmann::json{{"target", target}, {"format", 1}, {"kernels", kernels}}.dump(2) << "\n";
+  std::printf("exported %zu tuned configs for %s to %s\n", kernels.size(), target.c_str(), out.c_str());
+  return 0;
+}
+
+int cmd_plot(int argc, char** argv) {
+  Args a("plot", "PNG of best-so-far GFLOP/s against trials and against time, per workload and strategy "
+                 "(gnuplot), with the default config and autoscheduler baselines as horizontal lines.");
+  a.opt("db", "attune_tuning.jsonl", "tuning database").opt("out", "attune_tuning.png", "PNG file");
+  if (!a.parse(argc, argv)) return 0;
+  Database db(a.get("db"));
+  const std::string dir = std::filesystem::temp_directory_path().string() + "/attune-plot-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  // One data file per (workload, strategy): trial, elapsed, best-so-far.
+  std::map<std::pair<std::string, std::string>, std::vector<const Record*>> series;
+  std::map<std::string, std::map<std::string, double>> lines;  // workload -> baseline -> GFLOP/s
+  for (const Record& r : db.records()) {
+    if (r.strategy == "default" || r.strategy.rfind("autoscheduler:", 0) == 0) {
+      if (r.ok()) lines[r.workload_key][r.strategy] = std::max(lines[r.workload_key][r.strategy], r.gflops);
+      if (r.strategy == "default") series[{r.workload_key, "search"}].push_back(&r);
+      continue;
+    }
+    if (r.strategy == "final") continue;
+    series[{r.workload_key, r.strategy}].push_back(&r);
+  }
+  std::set<std::string> workloads;
+  for (const auto& [k, v] : series) workloads.insert(k.first);
+  std::ostringstream gp;
+  gp << "set terminal pngcairo size 1400," << 420 * std::max<size_t>(1, workloads.size()) << "\n"
+     << "set output '" << a.get("out") << "'\nset multiplot layout " << std::max<size_t>(1, workloads.size())
+     << ",2\nset key bottom right\nset ylabel 'best GFLOP/s'\nset grid\n";
+  int file_no = 0;
+  for (const std::string& wl : workloads) {
+    for (const char* axis : {"trial", "seconds"}) {
+      gp << "set title '" << wl << "' noenhanced\nset xlabel '" << axis << "'\nplot ";
+      bool first = true;
+      for (const auto& [k, recs] : series) {
+        if (k.first != wl) continue;
+        const std::string file = dir + "/s" + std::to_string(file_no++) + ".dat";
+        std::ofstream f(file);
+        double best = 0;
+        int trial = 0;
+        for (const Record* r : recs) {
+          best = std::max(best, r->ok() ? r->gflops : 0.0);
+          f << ++trial << " " << r->elapsed_s << " " << best << "\n";
+        }
+        gp << (first ? "" : ", ") << "'" << file << "' using " << (axis == std::string("trial") ? 1 : 2)
+           << ":3 with steps lw 2 title '" << k.second << "'";
+        first = false;
+      }
+      for (const auto& [name, g] : lines[wl]) gp << ", " << g << " with lines dt 2 title '" << name << "'";
+      gp << "\n";
+    }
+  }
+  gp << "unset multiplot\n";
+  const std::string script = dir + "/plot.gp";
+  std::ofstream(script) << gp.str();
+  const int rc = std::system(("gnuplot '" + script + "'").c_str());
+  std::filesystem::remove_all(dir);
+  if (rc != 0) throw attune::Error("attune plot: gnuplot failed (is gnuplot installed?)");
+  std::printf("wrote %s\n", a.get("out").c_str());
+  return 0;
+}
+
+void usage() {
+  std::printf(
+      "usage: attune <command> [flags]   (attune <command> --help for its flags)\n\n"
+      "commands:\n"
+      "  tune     search schedules for a workload on this machine (resumable)\n"
+      "  show     best config per workload in a tuning database\n"
+      "  export   best configs -> schedules/tuned/<target>.json for the build\n"
+      "  plot     PNG of best-so-far GFLOP/s against trials and time\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "help") {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "tune") return cmd_tune(argc - 2, argv + 2);
+    if (cmd == "show") return cmd_show(argc - 2, argv + 2);
+    if (cmd == "export") return cmd_export(argc - 2, argv + 2);
+    if (cmd == "plot") return cmd_plot(argc - 2, argv + 2);
+    std::fprintf(stderr, "attune: unknown command '%s'\n", cmd.c_str());
+    usage();
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
+}

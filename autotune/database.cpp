@@ -1,0 +1,99 @@
+#include "database.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+
+#include "attune/attention.h"
+
+namespace attune::autotune {
+
+nlohmann::json Record::to_json() const {
+  return {{"workload_key", workload_key}, {"workload", workload}, {"target", target}, {"cpu", cpu},
+          {"config", config}, {"config_hash", config_hash}, {"strategy", strategy}, {"status", status},
+          {"error", error}, {"times_ms", times_ms}, {"median_ms", median_ms}, {"spread", spread},
+          {"gflops", gflops}, {"trial", trial}, {"elapsed_s", elapsed_s},
+          {"halide_version", halide_version}, {"attune_version", attune_version}, {"timestamp", timestamp}};
+}
+
+Record Record::from_json(const nlohmann::json& j) {
+  Record r;
+  r.workload_key = j.at("workload_key");
+  r.workload = j.value("workload", nlohmann::json::object());
+  r.target = j.at("target");
+  r.cpu = j.value("cpu", "");
+  r.config = j.at("config");
+  r.config_hash = j.at("config_hash");
+  r.strategy = j.value("strategy", "");
+  r.status = j.at("status");
+  r.error = j.value("error", "");
+  r.times_ms = j.value("times_ms", std::vector<double>{});
+  r.median_ms = j.value("median_ms", 0.0);
+  r.spread = j.value("spread", 0.0);
+  r.gflops = j.value("gflops", 0.0);
+  r.trial = j.value("trial", 0);
+  r.elapsed_s = j.value("elapsed_s", 0.0);
+  r.halide_version = j.value("halide_version", "");
+  r.attune_version = j.value("attune_version", "");
+  r.timestamp = j.value("timestamp", "");
+  return r;
+}
+
+Database::Database(std::string path) : path_(std::move(path)) {
+  std::ifstream in(path_);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (line.empty()) continue;
+    try {
+      records_.push_back(Record::from_json(nlohmann::json::parse(line)));
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "attune: warning: %s:%d: skipping unreadable record (torn write?)\n",
+                   path_.c_str(), line_no);
+    }
+  }
+}
+
+void Database::append(const Record& r) {
+  // A torn last line (killed mid-write) must not swallow this record: start on a new line.
+  std::string line = r.to_json().dump() + "\n";
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) throw Error("tuning database: cannot open " + path_);
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (size > 0) {
+    char last = '\n';
+    if (pread(fd, &last, 1, size - 1) == 1 && last != '\n') line = "\n" + line;
+  }
+  const bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) throw Error("tuning database: write to " + path_ + " failed");
+  records_.push_back(r);
+}
+
+bool Database::measured(const std::string& key, const std::string& target, const std::string& hash) const {
+  return std::any_of(records_.begin(), records_.end(), [&](const Record& r) {
+    return r.workload_key == key && r.target == target && r.config_hash == hash;
+  });
+}
+
+std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n) const {
+  std::vector<Record> ok;
+  for (const Record& r : records_)
+    if (r.ok() && r.workload_key == key && r.target == target) ok.push_back(r);
+  std::sort(ok.begin(), ok.end(), [](const Record& a, const Record& b) { return a.median_ms < b.median_ms; });
+  // One record per config (a re-measurement appends a second one): keep the first (fastest).
+  std::vector<Record> unique;
+  for (const Record& r : ok) {
+    if (std::any_of(unique.begin(), unique.end(), [&](const Record& u) { return u.config_hash == r.config_hash; }))
+      continue;
+    unique.push_back(r);
+    if (unique.size() == n) break;
+  }
+  return unique;
+}
+
+}  // namespace attune::autotune

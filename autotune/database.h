@@ -1,0 +1,49 @@
+// Tuning database: append-only JSONL, one record per measured (or failed) candidate.
+// Each append is one write(2) of a whole line followed by fsync, so a tuner killed at any
+// moment leaves at most a torn last line, which load() skips with a warning.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace attune::autotune {
+
+struct Record {
+  std::string workload_key;   // Workload::key()
+  nlohmann::json workload;    // Workload as JSON
+  std::string target;         // Halide target string
+  std::string cpu;            // CPU model
+  nlohmann::json config;      // Config as JSON
+  std::string config_hash;
+  std::string strategy;       // random, evolutionary, model, autoscheduler:NAME, default
+  std::string status;         // ok, wrong, crash, timeout, build_error, ...
+  std::string error;
+  std::vector<double> times_ms;
+  double median_ms = 0, spread = 0, gflops = 0;
+  int trial = 0;
+  double elapsed_s = 0;       // since the start of the tuning session
+  std::string halide_version, attune_version, timestamp;
+
+  nlohmann::json to_json() const;
+  static Record from_json(const nlohmann::json& j);
+  bool ok() const { return status == "ok"; }
+};
+
+class Database {
+ public:
+  explicit Database(std::string path);  // loads existing records (skipping torn lines)
+  const std::vector<Record>& records() const { return records_; }
+  void append(const Record& r);         // durable when it returns
+  bool measured(const std::string& workload_key, const std::string& target, const std::string& hash) const;
+  // Best ok records for a workload and target, fastest first.
+  std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<Record> records_;
+};
+
+}  // namespace attune::autotune

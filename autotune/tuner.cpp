@@ -1,0 +1,185 @@
+#include "tuner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "Halide.h"
+#include "attune/attention.h"
+#include "autotune/search.h"
+#include "schedules/apply.h"
+
+#ifndef ATTUNE_HALIDE_VERSION
+#define ATTUNE_HALIDE_VERSION "unknown"
+#endif
+#ifndef ATTUNE_VERSION
+#define ATTUNE_VERSION "unknown"
+#endif
+
+namespace attune::autotune {
+
+using schedules::Config;
+
+std::string resolve_target(const std::string& target) {
+  const Halide::Target t = target == "host" ? Halide::get_host_target() : Halide::Target(target);
+  return t.to_string();
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+namespace {
+
+std::string now_iso8601() {
+  char buf[32];
+  const std::time_t t = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+double spread_of(const std::vector<double>& t) {
+  if (t.empty()) return 0;
+  const auto [lo, hi] = std::minmax_element(t.begin(), t.end());
+  return (*hi - *lo) / *lo;
+}
+
+}  // namespace
+
+TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(const TuneProgress&)>& progress) {
+  if (o.max_trials <= 0 && o.max_seconds <= 0) throw Error("attune tune: give a budget (--budget)");
+  const Workload& w = o.workload;
+  Toolchain tc = o.toolchain;
+  tc.target = resolve_target(tc.target);
+  const Halide::Target target(tc.target);
+  const schedules::Space space = schedules::cpu_space(w.kernel, target, w.head_dim, w.causal);
+  auto strategy = make_strategy(o.strategy, space, o.seed);
+
+  // Resume: everything this workload x target already has is seen, and teaches the strategy.
+  std::set<std::string> seen;
+  for (const Record& r : db.records())
+    if (r.workload_key == w.key() && r.target == tc.target) {
+      const Config c = Config::from_json(r.config.dump());
+      if (seen.insert(c.to_json()).second) strategy->observe(c, r.ok() ? r.gflops : 0.0);
+    }
+
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  TuneResult result;
+  TuneProgress p;
+  p.budget_trials = o.max_trials;
+  p.budget_s = o.max_seconds;
+  for (const Record& r : db.best(w.key(), tc.target, 1)) p.best_gflops = r.gflops;
+
+  auto record = [&](const Config& c, const std::string& strat, const std::string& status,
+                    const std::string& error, const std::vector<double>& times) {
+    Record r;
+    r.workload_key = w.key();
+    r.workload = nlohmann::json::parse(w.to_json());
+    r.target = tc.target;
+    r.cpu = cpu_model();
+    r.config = nlohmann::json::parse(c.to_json());
+    r.config_hash = c.hash_hex();
+    r.strategy = strat;
+    r.status = status;
+    r.error = error;
+    r.times_ms = times;
+    if (!times.empty()) {
+      std::vector<double> t = times;
+      std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+      r.median_ms = t[t.size() / 2];
+      r.spread = spread_of(times);
+      r.gflops = w.flops() / (r.median_ms * 1e-3) * 1e-9;
+    }
+    r.trial = result.trials;
+    r.elapsed_s = elapsed();
+    r.halide_version = ATTUNE_HALIDE_VERSION;
+    r.attune_version = ATTUNE_VERSION;
+    r.timestamp = now_iso8601();
+    db.append(r);
+    return r;
+  };
+
+  auto budget_left = [&] {
+    if (o.max_trials > 0 && result.trials >= o.max_trials) return false;
+    if (o.max_seconds > 0 && elapsed() >= o.max_seconds) return false;
+    return true;
+  };
+
+  // The default config first: the baseline every tune must match or beat.
+  std::vector<Config> queue;
+  const Config def = space.default_config();
+  if (!seen.count(def.to_json())) queue.push_back(def);
+
+  while (budget_left()) {
+    const size_t want = size_t(std::max(1, o.jobs));
+    for (const Config& c : strategy->propose(want, seen))
+      if (queue.size() < want) queue.push_back(c);
+    if (queue.empty()) break;  // space exhausted
+    for (const Config& c : queue) seen.insert(c.to_json());
+
+    // Build in parallel (each build is its own process), then run one at a time.
+    std::vector<BuildResult> builds(queue.size());
+    std::vector<std::thread> builders;
+    for (size_t n = 0; n < queue.size(); ++n)
+      builders.emplace_back([&, n] { builds[n] = build_candidate(tc, w, queue[n], o.work_dir, o.build_timeout_s); });
+    for (auto& t : builders) t.join();
+
+    for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
+      const Config& c = queue[n];
+      const std::string strat = c == def && result.trials == 0 ? "default" : strategy->name();
+      ++result.trials;
+      if (!builds[n].ok) {
+        record(c, strat, "build_error", builds[n].error, {});
+        strategy->observe(c, 0);
+        ++result.failures;
+      } else {
+        const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, o.memory_bytes, o.min_time_s, o.repetitions);
+        const Record r = record(c, strat, rr.status, rr.error, rr.times_ms);
+        strategy->observe(c, r.ok() ? r.gflops : 0.0);
+        if (!r.ok()) ++result.failures;
+        p.best_gflops = std::max(p.best_gflops, r.gflops);
+      }
+      p.trials = result.trials;
+      p.failures = result.failures;
+      p.elapsed_s = elapsed();
+      if (progress) progress(p);
+    }
+    queue.clear();
+  }
+
+  // Noise control: re-measure the best few interleaved, so drift hits all of them alike.
+  auto top = db.best(w.key(), tc.target, size_t(o.final_remeasure));
+  if (top.size() > 1) {
+    std::vector<BuildResult> builds;
+    for (const Record& r : top) builds.push_back(build_candidate(tc, w, Config::from_json(r.config.dump()), o.work_dir));
+    std::vector<std::vector<double>> times(top.size());
+    for (int round = 0; round < 2; ++round)
+      for (size_t n = 0; n < top.size(); ++n)
+        if (builds[n].ok) {
+          const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, o.memory_bytes, o.min_time_s, 3);
+          times[n].insert(times[n].end(), rr.times_ms.begin(), rr.times_ms.end());
+        }
+    for (size_t n = 0; n < top.size(); ++n)
+      if (!times[n].empty()) record(Config::from_json(top[n].config.dump()), "final", "ok", "", times[n]);
+  }
+
+  const auto best = db.best(w.key(), tc.target, 1);
+  if (!best.empty()) {
+    result.found = true;
+    result.best = best.front();
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(o.work_dir, ec);
+  return result;
+}
+
+}  // namespace attune::autotune
