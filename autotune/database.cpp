@@ -61,7 +61,7 @@ Database::Database(std::string path) : path_(std::move(path)) {
 void Database::append(const Record& r) {
   // A torn last line (killed mid-write) must not swallow this record: start on a new line.
   std::string line = r.to_json().dump() + "\n";
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  const int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND, 0644);
   if (fd < 0) throw Error("tuning database: cannot open " + path_);
   off_t size = lseek(fd, 0, SEEK_END);
   if (size > 0) {

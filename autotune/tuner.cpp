@@ -157,7 +157,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   }
 
   // Noise control: re-measure the best few interleaved, so drift hits all of them alike.
-  auto top = db.best(w.key(), tc.target, size_t(o.final_remeasure));
+  auto top = o.final_remeasure > 1 ? db.best(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
   if (top.size() > 1) {
     std::vector<BuildResult> builds;
     for (const Record& r : top) builds.push_back(build_candidate(tc, w, Config::from_json(r.config.dump()), o.work_dir));

@@ -2,5 +2,9 @@
 #pragma once
 
 namespace attune::bench {
-double fma_peak_gflops();  // computed once, cached
-}
+
+// GFLOP/s of independent FMA chains, one thread per hardware thread, best of a few runs.
+// Measured on the first call, cached afterwards.
+double fma_peak_gflops();
+
+}  // namespace attune::bench

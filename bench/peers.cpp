@@ -1,61 +1,110 @@
 #include "peers.h"
 
-#include <dnnl.hpp>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <thread>
 #include <vector>
 
-namespace attune::bench {
+#include "oneapi/dnnl/dnnl.hpp"
 
+// The peers run one head per OpenMP thread and rely on oneDNN running single-threaded inside
+// an OpenMP parallel region (it checks omp_in_parallel()). That holds for the OpenMP build only;
+// a TBB or threadpool build would need its own threading here.
+#if DNNL_CPU_RUNTIME != DNNL_RUNTIME_OMP
+#error "attune_bench expects oneDNN built with the OpenMP CPU runtime (Debian's libdnnl-dev is)"
+#endif
+
+namespace attune::bench {
 namespace {
 
+enum class Softmax { kPlainLoop, kOneDnnPrimitive };
+
+// The softmax a C++ programmer writes: stable (subtract the row max), in place.
 void softmax_rows(float* s, int rows, int cols) {
   for (int i = 0; i < rows; ++i) {
-    float* r = s + size_t(i) * cols;
-    float mx = r[0];
-    for (int j = 1; j < cols; ++j) mx = std::max(mx, r[j]);
+    float* row = s + size_t(i) * cols;
+    float mx = row[0];
+    for (int j = 1; j < cols; ++j) mx = std::max(mx, row[j]);
     float sum = 0;
-    for (int j = 0; j < cols; ++j) sum += (r[j] = std::exp(r[j] - mx));
+    for (int j = 0; j < cols; ++j) sum += (row[j] = std::exp(row[j] - mx));
     const float inv = 1.0f / sum;
-    for (int j = 0; j < cols; ++j) r[j] *= inv;
+    for (int j = 0; j < cols; ++j) row[j] *= inv;
   }
 }
 
-}  // namespace
+void check(dnnl_status_t status, const char* what) {
+  if (status != dnnl_success) throw Error(std::string("oneDNN ") + what + " failed, status " + std::to_string(status));
+}
 
-void onednn_unfused(const float* q, const float* k, const float* v, float* out, int batch,
-                    int heads, int seq_q, int seq_kv, int head_dim, Softmax softmax) {
-  const float scale = 1.0f / std::sqrt(float(head_dim));
-  const int n = batch * heads;
-  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
-  // oneDNN (OpenMP build) runs each sgemm single-threaded inside our parallel loop over heads.
-#pragma omp parallel
+void unfused(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
+             int seq_q, int seq_kv, int head_dim, const SdpaOptions& options, Softmax softmax) {
+  const char* api = softmax == Softmax::kPlainLoop ? "onednn_unfused" : "onednn_unfused_strong";
+  if (options.causal || options.key_padding_mask ||
+      (options.num_kv_heads != 0 && options.num_kv_heads != num_heads))
+    throw Error(std::string(api) + ": only non-causal, unmasked attention without GQA is supported");
+  if (batch <= 0 || num_heads <= 0 || seq_q <= 0 || seq_kv <= 0 || head_dim <= 0)
+    throw Error(std::string(api) + ": sizes must be positive");
+  const float scale = options.scale != 0.0f ? options.scale : 1.0f / std::sqrt(float(head_dim));
+  const int heads = batch * num_heads;
+  // One thread per core, as attune (0 = all cores) and the FMA peak use.
+  const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+
+  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  using tag = dnnl::memory::format_tag;
+  const dnnl::memory::desc scores_md({seq_q, seq_kv}, dnnl::memory::data_type::f32, tag::ab);
+  // Created once per call (oneDNN's primitive cache makes repeats cheap), executed by every
+  // thread on its own scratch and stream; the plain-loop peer does not use it.
+  dnnl::softmax_v2_forward softmax_prim;
+  if (softmax == Softmax::kOneDnnPrimitive)
+    softmax_prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(
+        dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                       scores_md, scores_md, /*axis=*/1),
+        engine));
+
+  std::vector<dnnl_status_t> status(size_t(threads), dnnl_success);
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<float> s(size_t(seq_q) * seq_kv);
-    dnnl::stream strm(eng);
-    dnnl::memory::desc md({seq_q, seq_kv}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
-    // oneDNN 2.6 (Debian bookworm) API: softmax over axis 1 of [seq_q, seq_kv].
-    dnnl::softmax_forward::desc sd(dnnl::prop_kind::forward_inference, md, 1);
-    dnnl::softmax_forward::primitive_desc pd(sd, eng);
-    dnnl::softmax_forward prim(pd);
-    dnnl::memory mem(md, eng, s.data());
+    const int t = omp_get_thread_num();
+    std::vector<float> scores(size_t(seq_q) * seq_kv);  // per-thread scratch, [seq_q, seq_kv]
+    dnnl::stream stream(engine);
+    dnnl::memory scores_mem(scores_md, engine, scores.data());
 #pragma omp for schedule(static)
-    for (int bh = 0; bh < n; ++bh) {
+    for (int bh = 0; bh < heads; ++bh) {
       const float* qh = q + size_t(bh) * seq_q * head_dim;
       const float* kh = k + size_t(bh) * seq_kv * head_dim;
       const float* vh = v + size_t(bh) * seq_kv * head_dim;
       float* oh = out + size_t(bh) * seq_q * head_dim;
-      dnnl_sgemm('N', 'T', seq_q, seq_kv, head_dim, scale, qh, head_dim, kh, head_dim, 0.0f, s.data(), seq_kv);
+      // Inside the parallel region oneDNN runs each call on this thread only (no oversubscription).
+      dnnl_status_t s = dnnl_sgemm('N', 'T', seq_q, seq_kv, head_dim, scale, qh, head_dim, kh, head_dim, 0.0f,
+                                   scores.data(), seq_kv);
       if (softmax == Softmax::kPlainLoop) {
-        softmax_rows(s.data(), seq_q, seq_kv);
+        softmax_rows(scores.data(), seq_q, seq_kv);
       } else {
-        prim.execute(strm, {{DNNL_ARG_SRC, mem}, {DNNL_ARG_DST, mem}});
-        strm.wait();
+        softmax_prim.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});
+        stream.wait();
       }
-      dnnl_sgemm('N', 'N', seq_q, head_dim, seq_kv, 1.0f, s.data(), seq_kv, vh, head_dim, 0.0f, oh, head_dim);
+      if (s == dnnl_success)
+        s = dnnl_sgemm('N', 'N', seq_q, head_dim, seq_kv, 1.0f, scores.data(), seq_kv, vh, head_dim, 0.0f, oh,
+                       head_dim);
+      if (s != dnnl_success) status[size_t(t)] = s;
     }
   }
+  for (dnnl_status_t s : status) check(s, "dnnl_sgemm");
+}
+
+}  // namespace
+
+void onednn_unfused(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
+                    int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {
+  unfused(q, k, v, out, batch, num_heads, seq_q, seq_kv, head_dim, options, Softmax::kPlainLoop);
+}
+
+void onednn_unfused_strong(const float* q, const float* k, const float* v, float* out, int batch,
+                           int num_heads, int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {
+  unfused(q, k, v, out, batch, num_heads, seq_q, seq_kv, head_dim, options, Softmax::kOneDnnPrimitive);
 }
 
 }  // namespace attune::bench

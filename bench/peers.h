@@ -1,12 +1,22 @@
-// Unfused attention peers built on oneDNN: QKᵀ GEMM, softmax, PV GEMM, threads over heads.
+// Unfused attention peers built on oneDNN, per (batch, head): S = Q·Kᵀ·scale (dnnl_sgemm),
+// P = softmax(S), O = P·V (dnnl_sgemm); threads over heads. Same signature and layout as
+// attune::sdpa, so the benchmark treats all implementations alike. They support options.scale
+// only: causal, a key-padding mask or GQA throw attune::Error (as an unsupported option does
+// in attune).
 #pragma once
+
+#include <attune/attention.h>
 
 namespace attune::bench {
 
-enum class Softmax { kPlainLoop, kOneDnnPrimitive };
-
-// Same layout as attune::sdpa (non-causal, no mask, num_kv_heads == num_heads).
+// "oneDNN-unfused": softmax as a plain C++ loop (row max, exp and sum, normalise).
 void onednn_unfused(const float* q, const float* k, const float* v, float* out, int batch,
-                    int heads, int seq_q, int seq_kv, int head_dim, Softmax softmax);
+                    int num_heads, int seq_q, int seq_kv, int head_dim, const SdpaOptions& options = {});
+
+// "oneDNN-unfused-strong": softmax by oneDNN's primitive (softmax_accurate over the last axis),
+// what a careful oneDNN user writes.
+void onednn_unfused_strong(const float* q, const float* k, const float* v, float* out, int batch,
+                           int num_heads, int seq_q, int seq_kv, int head_dim,
+                           const SdpaOptions& options = {});
 
 }  // namespace attune::bench

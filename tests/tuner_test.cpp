@@ -1,0 +1,133 @@
+// The tuner survives candidates that crash, hang, eat memory, miscompile or give wrong
+// answers; its database survives SIGKILL and a resumed tune measures nothing twice; a short
+// real tune matches or beats the default config.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "autotune/database.h"
+#include "autotune/tuner.h"
+
+namespace attune::autotune {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  const std::string p = ::testing::TempDir() + "/attune_tuner_" + name + "_" + std::to_string(getpid());
+  std::filesystem::remove_all(p);
+  return p;
+}
+
+Workload small_workload() {
+  Workload w;
+  w.num_heads = 2;
+  w.seq_q = w.seq_kv = 256;
+  return w;
+}
+
+TEST(Tuner, SurvivesFaultyCandidates) {
+  const std::string wrapper = temp_path("gen.sh");
+  std::ofstream(wrapper) << "#!/bin/sh\nexec " << ATTUNE_FAULT_GENERATOR << " " << ATTUNE_GENERATOR_EXE << " \"$@\"\n";
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  Database db(temp_path("faults.jsonl"));
+  TuneOptions o;
+  o.workload = small_workload();
+  o.toolchain = {wrapper, ATTUNE_RUNNER_EXE};
+  o.strategy = "random";
+  o.max_trials = 24;
+  o.min_time_s = 0.02;
+  o.repetitions = 2;
+  o.run_timeout_s = 5;
+  o.memory_bytes = 2ll << 30;
+  o.work_dir = temp_path("faults_work");
+  o.seed = 7;
+  const TuneResult r = tune(o, db);
+  ASSERT_TRUE(r.found);
+  EXPECT_EQ(r.best.status, "ok");
+  std::map<std::string, std::string> by_qtile;  // q_tile -> status seen
+  for (const Record& rec : db.records())
+    by_qtile[std::to_string(rec.config["knobs"]["q_tile"].get<int>())] = rec.status + ": " + rec.error;
+  // Every injected fault that was drawn is a failed record with its reason.
+  const std::map<std::string, std::string> expected = {
+      {"8", "crash"}, {"16", "timeout"}, {"24", "crash"}, {"96", "wrong"}, {"128", "build_error"}};
+  int faults_seen = 0;
+  for (const auto& [q, status] : expected)
+    if (by_qtile.count(q)) {
+      ++faults_seen;
+      EXPECT_EQ(by_qtile[q].rfind(status, 0), 0u) << "q_tile " << q << ": " << by_qtile[q];
+    }
+  EXPECT_GE(faults_seen, 3) << "random search should draw most fault classes in 24 trials";
+  EXPECT_GT(r.failures, 0);
+}
+
+TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
+  const std::string db_path = temp_path("resume.jsonl");
+  const pid_t pid = fork();
+  if (pid == 0) {  // child: an endless tune, killed below
+    Database db(db_path);
+    TuneOptions o;
+    o.workload = small_workload();
+    o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+    o.max_seconds = 3600;
+    o.min_time_s = 0.02;
+    o.repetitions = 2;
+    o.work_dir = temp_path("resume_work_child");
+    tune(o, db);
+    _exit(0);
+  }
+  // Kill it once a few records exist, mid-flight.
+  for (int waited = 0; waited < 600; ++waited) {
+    usleep(100000);
+    if (Database(db_path).records().size() >= 3) break;
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  std::ofstream(db_path, std::ios::app) << "{\"workload_key\": \"torn";  // a torn last line
+  const Database before(db_path);
+  const size_t n_before = before.records().size();
+  ASSERT_GE(n_before, 3u);
+
+  Database db(db_path);
+  TuneOptions o;
+  o.workload = small_workload();
+  o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+  o.max_trials = 4;
+  o.min_time_s = 0.02;
+  o.repetitions = 2;
+  o.final_remeasure = 0;
+  o.work_dir = temp_path("resume_work");
+  tune(o, db);
+  const Database after(db_path);
+  ASSERT_EQ(after.records().size(), n_before + 4);
+  for (size_t n = 0; n < n_before; ++n) EXPECT_EQ(after.records()[n].config_hash, before.records()[n].config_hash);
+  std::set<std::string> hashes;
+  for (const Record& r : after.records())
+    if (r.strategy != "final") EXPECT_TRUE(hashes.insert(r.config_hash).second) << "measured twice: " << r.config_hash;
+}
+
+TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
+  Database db(temp_path("real.jsonl"));
+  TuneOptions o;
+  o.workload = small_workload();
+  o.workload.seq_q = o.workload.seq_kv = 512;
+  o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+  o.max_trials = 12;
+  o.min_time_s = 0.1;
+  o.work_dir = temp_path("real_work");
+  const TuneResult r = tune(o, db);
+  ASSERT_TRUE(r.found);
+  double def = 0;
+  for (const Record& rec : db.records())
+    if (rec.strategy == "default") def = rec.gflops;
+  ASSERT_GT(def, 0);
+  // The default is one of the candidates; allow measurement noise on re-measurement.
+  EXPECT_GE(r.best.gflops, def * 0.97);
+}
+
+}  // namespace
+}  // namespace attune::autotune
