@@ -1,11 +1,19 @@
-// attune vs unfused oneDNN peers, in one run, with the FMA peak measured in this binary.
-// Counters: GFLOP/s (visible query-key pairs x 4 x head_dim) and pct_peak.
+// attune vs unfused oneDNN peers in one run, with the FMA peak measured in this binary (machines
+// of the same kind differ, so only ratios measured together mean something).
+//
+// Names: sdpa/<impl>/<workload> for the head-to-head rows (attune and both peers),
+// family/attune/<workload> for the workloads the peers do not cover. Counters: GFLOP/s (visible
+// query-key pairs x 4 x head_dim per call) and pct_peak (the same rate as % of the FMA peak).
+// Both are rates, which the console prints with a "/s" suffix.
 #include <attune/attention.h>
 #include <benchmark/benchmark.h>
 
-#include <cmath>
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fma_peak.h"
@@ -14,107 +22,165 @@
 
 namespace {
 
-using attune::bench::Softmax;
+// attune::sdpa and the peers share this signature.
+using SdpaFn = void (*)(const float*, const float*, const float*, float*, int, int, int, int, int,
+                        const attune::SdpaOptions&);
+
+struct Impl {
+  const char* name;
+  SdpaFn fn;
+};
+
+const Impl kAttune{"attune", attune::sdpa};
+const Impl kPeers[] = {{"onednn_unfused", attune::bench::onednn_unfused},
+                       {"onednn_unfused_strong", attune::bench::onednn_unfused_strong}};
 
 struct Workload {
-  std::string name;
+  const char* name;
   int batch, heads, kv_heads, seq_q, seq_kv, head_dim;
   bool causal;
+  bool with_peers;  // head-to-head (group "sdpa") or attune only (group "family")
+
+  attune::SdpaOptions options() const {
+    attune::SdpaOptions o;
+    o.causal = causal;
+    o.num_kv_heads = kv_heads;
+    return o;
+  }
+  // Visible query-key pairs x 4 x head_dim, as autotune::Workload::flops(): causal masks are
+  // bottom-right aligned (row i sees i + 1 + seq_kv - seq_q keys), about half for seq_q == seq_kv.
   double flops() const {
     double pairs = double(seq_q) * seq_kv;
     if (causal) {
       pairs = 0;
-      for (int i = 0; i < seq_q; ++i) pairs += std::min<double>(seq_kv, std::max(0, i + 1 + seq_kv - seq_q));
+      for (int i = 0; i < seq_q; ++i) pairs += std::clamp<double>(double(i) + 1 + seq_kv - seq_q, 0, seq_kv);
     }
     return 4.0 * batch * heads * pairs * head_dim;
   }
 };
 
+// fp32, row-major [B, H, S, D]. Add rows here; with_peers only for what the peers compute
+// (non-causal, no mask, num_kv_heads == heads).
+const Workload kWorkloads[] = {
+    //  name                   B  H  KV   Sq    Skv   D   causal peers
+    {"S:512",                  1, 8, 8,   512,  512,  64, false, true},
+    {"S:1024",                 1, 8, 8,  1024, 1024,  64, false, true},
+    {"S:2048",                 1, 8, 8,  2048, 2048,  64, false, true},
+    {"S:4096",                 1, 8, 8,  4096, 4096,  64, false, true},
+    {"d80_S2048",              1, 8, 8,  2048, 2048,  80, false, false},
+    {"d128_S2048",             1, 8, 8,  2048, 2048, 128, false, false},
+    {"causal_S2048",           1, 8, 8,  2048, 2048,  64, true,  false},
+    {"causal_S4096",           1, 8, 8,  4096, 4096,  64, true,  false},
+    {"gqa8to2_S2048",          1, 8, 2,  2048, 2048,  64, false, false},
+    {"decode_b4_kv4096",       4, 8, 8,     1, 4096,  64, false, false},
+    {"decode_b4_gqa8to2_kv4096", 4, 8, 2,   1, 4096, 128, false, false},
+    {"cross_q256_kv4096",      1, 8, 8,   256, 4096,  64, false, false},
+    {"cross_q4096_kv77",       1, 8, 8,  4096,   77,  64, false, false},
+    {"b4_S512",                4, 8, 8,   512,  512,  64, false, false},
+};
+
 struct Data {
   std::vector<float> q, k, v, out;
-  explicit Data(const Workload& w) {
-    q.resize(size_t(w.batch) * w.heads * w.seq_q * w.head_dim);
-    k.resize(size_t(w.batch) * w.kv_heads * w.seq_kv * w.head_dim);
-    v.resize(k.size());
-    out.resize(q.size());
+  explicit Data(const Workload& w)
+      : q(size_t(w.batch) * w.heads * w.seq_q * w.head_dim),
+        k(size_t(w.batch) * w.kv_heads * w.seq_kv * w.head_dim),
+        v(k.size()),
+        out(q.size()) {
     std::mt19937 rng(1);
-    std::normal_distribution<float> nd;
-    for (auto* t : {&q, &k, &v}) for (float& x : *t) x = nd(rng);
+    std::normal_distribution<float> normal;
+    for (auto* t : {&q, &k, &v})
+      for (float& x : *t) x = normal(rng);
+  }
+  void run(const Impl& impl, const Workload& w) {
+    impl.fn(q.data(), k.data(), v.data(), out.data(), w.batch, w.heads, w.seq_q, w.seq_kv, w.head_dim,
+            w.options());
   }
 };
 
-void set_counters(benchmark::State& state, double flops) {
-  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
-  // Same rate, as a percentage of the FMA peak measured in this binary.
-  state.counters["pct_peak"] = benchmark::Counter(flops * 1e-9 * 100 / attune::bench::fma_peak_gflops(),
+void set_counters(benchmark::State& state, double flops_per_iteration) {
+  // Rates over the benchmark's own (real) time, so GFLOP/s and pct_peak always agree.
+  const double gflop = flops_per_iteration * 1e-9;
+  state.counters["GFLOP/s"] = benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_peak"] = benchmark::Counter(gflop * 100 / attune::bench::fma_peak_gflops(),
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
-void bm_attune(benchmark::State& state, Workload w) {
+void bm_sdpa(benchmark::State& state, Impl impl, Workload w) {
   Data d(w);
-  attune::SdpaOptions o;
-  o.causal = w.causal;
-  o.num_kv_heads = w.kv_heads;
-  for (auto _ : state)
-    attune::sdpa(d.q.data(), d.k.data(), d.v.data(), d.out.data(), w.batch, w.heads, w.seq_q, w.seq_kv, w.head_dim, o);
+  try {
+    d.run(impl, w);  // warm-up (first-touch pages, thread pools); an unsupported workload is skipped
+  } catch (const attune::Error& e) {
+    state.SkipWithError(e.what());
+    return;
+  }
+  for (auto _ : state) d.run(impl, w);
   set_counters(state, w.flops());
 }
 
-void bm_peer(benchmark::State& state, Workload w, Softmax softmax) {
-  Data d(w);
-  for (auto _ : state)
-    attune::bench::onednn_unfused(d.q.data(), d.k.data(), d.v.data(), d.out.data(), w.batch, w.heads,
-                                  w.seq_q, w.seq_kv, w.head_dim, softmax);
-  set_counters(state, w.flops());
-}
-
+// The peak as a benchmark of its own: its spread across repetitions shows how steady the machine was.
 void bm_fma_peak(benchmark::State& state) {
-  for (auto _ : state) benchmark::DoNotOptimize(attune::bench::fma_peak_gflops());
-  state.counters["peak_GFLOP/s"] = attune::bench::fma_peak_gflops();
+  double flops = 0;
+  for (auto _ : state) flops = attune::bench::run_fma_chains();
+  set_counters(state, flops);
 }
 
-// The peers must compute attention too: checked once against the double reference.
-void check_peers() {
-  const Workload w{"check", 1, 2, 2, 70, 90, 64, false};
-  for (Softmax s : {Softmax::kPlainLoop, Softmax::kOneDnnPrimitive}) {
-    Data d(w);
-    attune::bench::onednn_unfused(d.q.data(), d.k.data(), d.v.data(), d.out.data(), 1, 2, 70, 90, 64, s);
-    attune::reference::SdpaProblem p;
-    p.num_heads = 2; p.seq_q = 70; p.seq_kv = 90; p.head_dim = 64;
-    std::vector<double> expected;
-    attune::reference::sdpa(p, d.q.data(), d.k.data(), d.v.data(), expected);
-    if (!(attune::reference::relative_max_error(d.out.data(), expected) <= 1e-4)) {
-      std::fprintf(stderr, "peer check failed\n");
+// Every implementation must compute attention: checked once against the double reference,
+// on a small shape with batch > 1 and seq_q != seq_kv (catches layout and stride mistakes).
+void check_against_reference() {
+  const Workload w{"check", 2, 3, 3, 70, 90, 64, false, true};
+  attune::reference::SdpaProblem p;
+  p.batch = w.batch;
+  p.num_heads = w.heads;
+  p.seq_q = w.seq_q;
+  p.seq_kv = w.seq_kv;
+  p.head_dim = w.head_dim;
+  Data d(w);
+  std::vector<double> expected;
+  attune::reference::sdpa(p, d.q.data(), d.k.data(), d.v.data(), expected);
+  std::vector<Impl> impls{kAttune};
+  impls.insert(impls.end(), std::begin(kPeers), std::end(kPeers));
+  for (const Impl& impl : impls) {
+    std::fill(d.out.begin(), d.out.end(), 0.0f);
+    try {
+      d.run(impl, w);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "attune_bench: %s failed on the check shape: %s\n", impl.name, e.what());
       std::exit(1);
     }
+    const double err = attune::reference::relative_max_error(d.out.data(), expected);
+    if (!(err <= 1e-4)) {  // the autotuner's correctness gate
+      std::fprintf(stderr, "attune_bench: %s is wrong: relative max error %g vs the reference (limit 1e-4)\n",
+                   impl.name, err);
+      std::exit(1);
+    }
+  }
+}
+
+void register_benchmarks() {
+  // Real time: the work is multi-threaded. ~0.5 s per measurement; run.sh adds repetitions.
+  auto configure = [](benchmark::internal::Benchmark* b) { b->UseRealTime()->MinTime(0.5); };
+  configure(benchmark::RegisterBenchmark("fma_peak", bm_fma_peak));
+  for (const Workload& w : kWorkloads) {
+    const std::string group = w.with_peers ? "sdpa/" : "family/";
+    configure(benchmark::RegisterBenchmark((group + kAttune.name + "/" + w.name).c_str(), bm_sdpa, kAttune, w));
+    if (!w.with_peers) continue;
+    for (const Impl& peer : kPeers)
+      configure(benchmark::RegisterBenchmark((group + peer.name + "/" + w.name).c_str(), bm_sdpa, peer, w));
   }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  check_peers();
   benchmark::Initialize(&argc, argv);
-  benchmark::AddCustomContext("fma_peak_gflops", std::to_string(attune::bench::fma_peak_gflops()));
-  benchmark::RegisterBenchmark("fma_peak", bm_fma_peak)->Iterations(1)->UseRealTime();
-  // Head-to-head with the peers: B=1, H=8, D=64.
-  for (int s : {512, 1024, 2048, 4096}) {
-    const Workload w{"S:" + std::to_string(s), 1, 8, 8, s, s, 64, false};
-    benchmark::RegisterBenchmark(("sdpa/attune/" + w.name).c_str(), bm_attune, w)->UseRealTime()->MinTime(0.5);
-    benchmark::RegisterBenchmark(("sdpa/onednn_unfused/" + w.name).c_str(), bm_peer, w, Softmax::kPlainLoop)
-        ->UseRealTime()->MinTime(0.5);
-    benchmark::RegisterBenchmark(("sdpa/onednn_unfused_strong/" + w.name).c_str(), bm_peer, w,
-                                 Softmax::kOneDnnPrimitive)->UseRealTime()->MinTime(0.5);
-  }
-  // The kernel family (attune only; the peers do not support these options).
-  const Workload family[] = {
-      {"d80_S2048", 1, 8, 8, 2048, 2048, 80, false},   {"d128_S2048", 1, 8, 8, 2048, 2048, 128, false},
-      {"gqa8x2_S2048", 1, 8, 2, 2048, 2048, 64, false}, {"causal_S2048", 1, 8, 8, 2048, 2048, 64, true},
-      {"causal_S4096", 1, 8, 8, 4096, 4096, 64, true},  {"noncausal_S4096", 1, 8, 8, 4096, 4096, 64, false},
-      {"b4_S512", 4, 8, 8, 512, 512, 64, false},        {"cross_q256_k4096", 1, 8, 8, 256, 4096, 64, false},
-  };
-  for (const Workload& w : family)
-    benchmark::RegisterBenchmark(("family/attune/" + w.name).c_str(), bm_attune, w)->UseRealTime()->MinTime(0.5);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  check_against_reference();
+  const double peak = attune::bench::fma_peak_gflops();
+  std::fprintf(stderr, "attune_bench: fp32 FMA peak %.1f GFLOP/s on %u threads\n", peak,
+               std::thread::hardware_concurrency());
+  benchmark::AddCustomContext("fma_peak_gflops", std::to_string(peak));
+  benchmark::AddCustomContext("threads", std::to_string(std::thread::hardware_concurrency()));
+  register_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

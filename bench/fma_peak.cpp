@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -39,33 +40,36 @@ float fma_chains(long iterations) {
   for (long n = 0; n < iterations; ++n)
     for (int c = 0; c < kChains; ++c) acc[c] = vfma(acc[c], a, b);
   // Use every chain so none is dead code.
-  alignas(64) float lanes[kLanes];
   for (int c = 1; c < kChains; ++c) acc[0] = vfma(acc[c], a, acc[0]);
-  std::copy_n(reinterpret_cast<const float*>(&acc[0]), kLanes, lanes);
+  float lanes[kLanes];
+  std::memcpy(lanes, &acc[0], sizeof lanes);
   float sum = 0;
   for (float x : lanes) sum += x;
   return sum;
 }
 
-double measure_once(int threads) {
+}  // namespace
+
+double run_fma_chains() {
+  const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<std::thread> pool;
   std::vector<float> sink(size_t(threads), 0.0f);
-  const auto t0 = std::chrono::steady_clock::now();
   for (int t = 0; t < threads; ++t) pool.emplace_back([&sink, t] { sink[size_t(t)] = fma_chains(kIterations); });
   for (auto& th : pool) th.join();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   volatile float keep = sink[0];  // the result is observable
   (void)keep;
-  return double(threads) * kIterations * kChains * kLanes * 2 /*flops per FMA*/ / seconds * 1e-9;
+  return double(threads) * kIterations * kChains * kLanes * 2 /*flops per FMA*/;
 }
-
-}  // namespace
 
 double fma_peak_gflops() {
   static const double peak = [] {
-    const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
     double best = 0;
-    for (int run = 0; run < 5; ++run) best = std::max(best, measure_once(threads));
+    for (int round = 0; round < 5; ++round) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const double flops = run_fma_chains();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      best = std::max(best, flops / seconds * 1e-9);
+    }
     return best;
   }();
   return peak;

@@ -36,7 +36,7 @@ void softmax_rows(float* s, int rows, int cols) {
 }
 
 void check(dnnl_status_t status, const char* what) {
-  if (status != dnnl_success) throw Error(std::string("oneDNN ") + what + " failed, status " + std::to_string(status));
+  if (status != dnnl_success) throw Error(std::string(what) + " failed with status " + std::to_string(status));
 }
 
 void unfused(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
@@ -53,46 +53,49 @@ void unfused(const float* q, const float* k, const float* v, float* out, int bat
   const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
 
   static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  using tag = dnnl::memory::format_tag;
-  const dnnl::memory::desc scores_md({seq_q, seq_kv}, dnnl::memory::data_type::f32, tag::ab);
-  // Created once per call (oneDNN's primitive cache makes repeats cheap), executed by every
-  // thread on its own scratch and stream; the plain-loop peer does not use it.
-  dnnl::softmax_v2_forward softmax_prim;
-  if (softmax == Softmax::kOneDnnPrimitive)
-    softmax_prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(
-        dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
-                                       scores_md, scores_md, /*axis=*/1),
-        engine));
+  const dnnl::memory::desc scores_md({seq_q, seq_kv}, dnnl::memory::data_type::f32, dnnl::memory::format_tag::ab);
 
-  std::vector<dnnl_status_t> status(size_t(threads), dnnl_success);
+  // Errors are collected per thread: an exception must not leave an OpenMP region.
+  std::vector<std::string> errors(static_cast<size_t>(threads));
 #pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num();
+  try {
     std::vector<float> scores(size_t(seq_q) * seq_kv);  // per-thread scratch, [seq_q, seq_kv]
+    // Each thread creates its own softmax primitive: with oneDNN's default (shared) scratchpad a
+    // primitive must run on the thread that created it. Repeats hit oneDNN's primitive cache.
     dnnl::stream stream(engine);
     dnnl::memory scores_mem(scores_md, engine, scores.data());
-#pragma omp for schedule(static)
+    dnnl::softmax_v2_forward softmax_prim;
+    if (softmax == Softmax::kOneDnnPrimitive)
+      softmax_prim = dnnl::softmax_v2_forward(dnnl::softmax_v2_forward::primitive_desc(
+          dnnl::softmax_v2_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::softmax_accurate,
+                                         scores_md, scores_md, /*axis=*/1),
+          engine));
+#pragma omp for schedule(static) nowait  // no barrier here: a thread that throws cannot reach one
     for (int bh = 0; bh < heads; ++bh) {
       const float* qh = q + size_t(bh) * seq_q * head_dim;
       const float* kh = k + size_t(bh) * seq_kv * head_dim;
       const float* vh = v + size_t(bh) * seq_kv * head_dim;
       float* oh = out + size_t(bh) * seq_q * head_dim;
       // Inside the parallel region oneDNN runs each call on this thread only (no oversubscription).
-      dnnl_status_t s = dnnl_sgemm('N', 'T', seq_q, seq_kv, head_dim, scale, qh, head_dim, kh, head_dim, 0.0f,
-                                   scores.data(), seq_kv);
+      check(dnnl_sgemm('N', 'T', seq_q, seq_kv, head_dim, scale, qh, head_dim, kh, head_dim, 0.0f, scores.data(),
+                       seq_kv),
+            "dnnl_sgemm(Q, K^T)");
       if (softmax == Softmax::kPlainLoop) {
         softmax_rows(scores.data(), seq_q, seq_kv);
       } else {
-        softmax_prim.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});
+        softmax_prim.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});  // in place
         stream.wait();
       }
-      if (s == dnnl_success)
-        s = dnnl_sgemm('N', 'N', seq_q, head_dim, seq_kv, 1.0f, scores.data(), seq_kv, vh, head_dim, 0.0f, oh,
-                       head_dim);
-      if (s != dnnl_success) status[size_t(t)] = s;
+      check(dnnl_sgemm('N', 'N', seq_q, head_dim, seq_kv, 1.0f, scores.data(), seq_kv, vh, head_dim, 0.0f, oh,
+                       head_dim),
+            "dnnl_sgemm(P, V)");
     }
+  } catch (const std::exception& e) {
+    // The thread skips its remaining heads; the call reports the error after the region.
+    errors[size_t(omp_get_thread_num())] = e.what();
   }
-  for (dnnl_status_t s : status) check(s, "dnnl_sgemm");
+  for (const std::string& e : errors)
+    if (!e.empty()) throw Error(std::string(api) + ": " + e);
 }
 
 }  // namespace

@@ -1,25 +1,79 @@
 #!/usr/bin/env bash
-# Builds and runs the benchmark suite, then prints attune's ratio to each peer per S.
-# Extra arguments go to the benchmark binary (e.g. --benchmark_filter=S:2048).
+# Builds attune_bench, runs the suite with repetitions (interleaved, so slow drift of the machine
+# hits every implementation alike) and prints a ratio table from the medians:
+# attune GFLOP/s, % of the FMA peak measured in the same run, and attune / each peer.
+#
+#   bench/run.sh                                   # full suite, 3 repetitions
+#   bench/run.sh --benchmark_filter='S:(1024|2048)/' --benchmark_repetitions=5
+#
+# Arguments go to the benchmark binary (later flags override the defaults below).
+# BUILD_DIR (default build/release) selects the build tree; it is configured with the release
+# preset if it does not exist yet. The JSON results are kept in $BUILD_DIR/bench/attune_bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake --preset release >/dev/null
-cmake --build --preset release --target attune_bench
-out=$(mktemp)
-./build/release/bench/attune_bench --benchmark_out="$out" --benchmark_out_format=json "$@"
-python3 - "$out" <<'PY'
-import json, sys, re
+build_dir=${BUILD_DIR:-build/release}
+if [[ ! -f "$build_dir/CMakeCache.txt" ]]; then
+  if [[ "$build_dir" == build/release ]]; then
+    cmake --preset release
+  else
+    cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release
+  fi
+fi
+cmake --build "$build_dir" --target attune_bench -j "$(nproc)"
+
+json="$build_dir/bench/attune_bench.json"
+"$build_dir/bench/attune_bench" --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true \
+  --benchmark_display_aggregates_only=true --benchmark_out="$json" --benchmark_out_format=json "$@"
+
+python3 - "$json" <<'PY'
+import json, statistics, sys
+from collections import defaultdict
+
 data = json.load(open(sys.argv[1]))
-rate = {}
+gflops, pct, errors, order = defaultdict(list), defaultdict(list), {}, []
 for b in data["benchmarks"]:
-    m = re.match(r"(sdpa|family)/([^/]+)/([^/]+)", b["name"])
-    if m and "GFLOP/s" in b:
-        rate[(m.group(2), m.group(3))] = (b["GFLOP/s"], b["pct_peak"])
-peak = float(data["context"].get("fma_peak_gflops", 0))
-print(f"\nFMA peak (this run): {peak:.0f} GFLOP/s")
-print(f"{'workload':22s} {'attune GFLOP/s':>15s} {'% peak':>7s} {'x unfused':>10s} {'x strong':>9s}")
-for (impl, wl), (g, pct) in sorted(rate.items(), key=lambda kv: kv[0][1]):
-    if impl != "attune": continue
-    u = rate.get(("onednn_unfused", wl)); s = rate.get(("onednn_unfused_strong", wl))
-    print(f"{wl:22s} {g:15.1f} {pct:7.1f} {g/u[0] if u else float('nan'):10.2f} {g/s[0] if s else float('nan'):9.2f}")
+    if b.get("run_type") != "iteration":
+        continue  # aggregates are recomputed below from the repetitions
+    # run_name: group/impl/workload[/min_time:...][/real_time], or fma_peak[/...]
+    parts = b["run_name"].split("/")
+    key = ("fma_peak", "", "") if parts[0] == "fma_peak" else tuple(parts[:3])
+    if key not in order:
+        order.append(key)
+    if b.get("error_occurred"):
+        errors[key] = b.get("error_message", "error")
+    elif "GFLOP/s" in b:
+        gflops[key].append(b["GFLOP/s"])
+        pct[key].append(b["pct_peak"])
+
+med = lambda xs: statistics.median(xs) if xs else None
+peak_ctx = float(data["context"].get("fma_peak_gflops", "nan"))
+peak_run = gflops.get(("fma_peak", "", ""), [])
+print(f"\nFMA peak: {peak_ctx:.1f} GFLOP/s at startup (best of 5, used for pct_peak)", end="")
+if peak_run:
+    print(f"; during the run {min(peak_run):.1f}..{max(peak_run):.1f}", end="")
+print(f"; {data['context'].get('threads', '?')} threads")
+
+def fmt(x, spec):
+    return format(x, spec) if x is not None else "-"
+
+head = (f"{'group/workload':32s} {'attune':>8s} {'spread':>7s} {'%peak':>6s} "
+        f"{'unfused':>8s} {'strong':>8s} {'x unfused':>10s} {'x strong':>9s}")
+print(head + "\n" + "-" * len(head))
+for group, impl, workload in order:
+    if impl != "attune":
+        continue
+    key = (group, impl, workload)
+    name = f"{group}/{workload}"
+    if key in errors:
+        print(f"{name:32s} skipped: {errors[key]}")
+        continue
+    xs = gflops[key]
+    g = med(xs)
+    spread = f"{(max(xs) - min(xs)) / g * 100:.1f}%" if len(xs) > 1 else "-"
+    u = med(gflops.get((group, "onednn_unfused", workload), []))
+    s = med(gflops.get((group, "onednn_unfused_strong", workload), []))
+    print(f"{name:32s} {g:8.1f} {spread:>7s} "
+          f"{med(pct[key]):6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
+          f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s}")
+print("GFLOP/s are medians over repetitions; spread = (max - min) / median of attune's repetitions.")
 PY

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -43,7 +44,7 @@ TEST(Tuner, SurvivesFaultyCandidates) {
   o.min_time_s = 0.02;
   o.repetitions = 2;
   o.run_timeout_s = 5;
-  o.memory_bytes = 2ll << 30;
+  o.memory_bytes = 1ll << 30;
   o.work_dir = temp_path("faults_work");
   o.seed = 7;
   const TuneResult r = tune(o, db);
@@ -53,13 +54,17 @@ TEST(Tuner, SurvivesFaultyCandidates) {
   for (const Record& rec : db.records())
     by_qtile[std::to_string(rec.config["knobs"]["q_tile"].get<int>())] = rec.status + ": " + rec.error;
   // Every injected fault that was drawn is a failed record with its reason.
-  const std::map<std::string, std::string> expected = {
-      {"8", "crash"}, {"16", "timeout"}, {"24", "crash"}, {"96", "wrong"}, {"128", "build_error"}};
+  // Unbounded allocation dies at the memory cap, or at the time-out when paging is slow.
+  const std::map<std::string, std::vector<std::string>> expected = {
+      {"8", {"crash"}}, {"16", {"timeout"}}, {"24", {"crash", "timeout"}}, {"96", {"wrong"}},
+      {"128", {"build_error"}}};
   int faults_seen = 0;
-  for (const auto& [q, status] : expected)
+  for (const auto& [q, statuses] : expected)
     if (by_qtile.count(q)) {
       ++faults_seen;
-      EXPECT_EQ(by_qtile[q].rfind(status, 0), 0u) << "q_tile " << q << ": " << by_qtile[q];
+      const bool matched = std::any_of(statuses.begin(), statuses.end(),
+                                       [&](const std::string& s) { return by_qtile[q].rfind(s, 0) == 0; });
+      EXPECT_TRUE(matched) << "q_tile " << q << ": " << by_qtile[q];
     }
   EXPECT_GE(faults_seen, 3) << "random search should draw most fault classes in 24 trials";
   EXPECT_GT(r.failures, 0);
