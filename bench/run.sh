@@ -30,15 +30,14 @@ import json, statistics, sys
 from collections import defaultdict
 
 data = json.load(open(sys.argv[1]))
-gflops, pct, errors, order = defaultdict(list), defaultdict(list), {}, []
+gflops, pct, errors, order = defaultdict(list), defaultdict(list), {}, {}
 for b in data["benchmarks"]:
     if b.get("run_type") != "iteration":
         continue  # aggregates are recomputed below from the repetitions
     # run_name: group/impl/workload[/min_time:...][/real_time], or fma_peak[/...]
     parts = b["run_name"].split("/")
     key = ("fma_peak", "", "") if parts[0] == "fma_peak" else tuple(parts[:3])
-    if key not in order:
-        order.append(key)
+    order[key] = b["family_index"]  # registration order (random interleaving shuffles the runs)
     if b.get("error_occurred"):
         errors[key] = b.get("error_message", "error")
     elif "GFLOP/s" in b:
@@ -59,7 +58,7 @@ def fmt(x, spec):
 head = (f"{'group/workload':32s} {'attune':>8s} {'spread':>7s} {'%peak':>6s} "
         f"{'unfused':>8s} {'strong':>8s} {'x unfused':>10s} {'x strong':>9s}")
 print(head + "\n" + "-" * len(head))
-for group, impl, workload in order:
+for group, impl, workload in sorted(order, key=order.get):
     if impl != "attune":
         continue
     key = (group, impl, workload)
