@@ -29,7 +29,7 @@ inline Vec vfma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 // Independent chains to cover FMA latency x throughput (4 cycles x 2 pipes = 8 on current x86;
 // 16 leaves margin and still fits in registers).
 constexpr int kChains = 16;
-constexpr long kIterations = 20'000'000;  // ~0.05-0.1 s per thread at 100-200 GFLOP/s per core
+constexpr long kIterations = 20'000'000;  // 10 GFLOP per thread: 0.04-0.1 s at 100-250 GFLOP/s per core
 
 // Every chain starts from a DISTINCT value: identical chains are provably equal and the
 // compiler merges them into one, which inflates the figure kChains-fold.

@@ -4,6 +4,7 @@
 
 #include "Halide.h"
 
+#include "generators/linear_algorithm.h"
 #include "generators/sdpa_algorithm.h"
 #include "schedules/config.h"
 #include "schedules/space.h"
@@ -15,6 +16,9 @@ Space cpu_space(const std::string& kernel, const Halide::Target& target, int hea
 
 // Schedule for the attention-weights output (f.probs) of the materialised algorithm.
 void apply_probs_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
+
+// Schedule for the linear (projection GEMM) kernel.
+void apply_linear_cpu(const Config& config, generators::LinearFuncs& f, const Halide::Target& target);
 
 void apply_sdpa_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
 

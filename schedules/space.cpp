@@ -15,9 +15,18 @@ std::vector<std::int64_t> multiples(int unit, std::initializer_list<int> factors
 }  // namespace
 
 Space::Space(const SpaceParams& p) : params_(p) {
+  const int vec = p.vector_width;
+  if (p.kernel == "linear") {
+    knobs_ = {
+        {"row_tile", {8, 16, 24, 32, 48, 64, 96, 128}, "rows (tokens) per parallel task"},
+        {"rows", {1, 2, 3, 4, 5, 6, 8}, "rows of the register tile"},
+        {"width", multiples(vec, {1, 2, 3, 4, 5, 6, 8}), "output features of the register tile"},
+        {"vec", {vec}, "vector width in floats (the target's native width)"},
+    };
+    return;
+  }
   if (p.kernel != "sdpa" && p.kernel != "attention_probs")
     throw Error("schedule space: unknown kernel '" + p.kernel + "'");
-  const int vec = p.vector_width;
   // attention_probs returns the whole probability matrix: only the materialised algorithm.
   const std::vector<std::int64_t> algorithms =
       p.kernel == "sdpa" ? std::vector<std::int64_t>{0, 1} : std::vector<std::int64_t>{0};
@@ -52,6 +61,13 @@ std::optional<std::string> Space::validate(const Config& c) const {
     if (std::none_of(knobs_.begin(), knobs_.end(), [&](const Knob& k) { return k.name == name; }))
       return "unknown knob '" + name + "'";
   }
+  const std::int64_t budget = params_.num_registers - 4;  // accumulators must fit in registers
+  if (params_.kernel == "linear") {
+    const std::int64_t row_tile = c.get("row_tile"), rows = c.get("rows"), width = c.get("width");
+    if (row_tile % rows != 0) return "row_tile must be a multiple of rows";
+    if (rows * (width / c.get("vec")) > budget) return "linear register tile needs more than " + std::to_string(budget) + " vector registers";
+    return std::nullopt;
+  }
   const std::int64_t vec = c.get("vec"), q_tile = c.get("q_tile"), qk_rows = c.get("qk_rows"),
                      pv_rows = c.get("pv_rows"), pv_width = c.get("pv_width"),
                      kv_block = c.get("kv_block");
@@ -62,8 +78,6 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "head_dim " + std::to_string(D) + " is not a multiple of the vector width: pv_width must be vec";
   if (q_tile % qk_rows != 0 || q_tile % pv_rows != 0)
     return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
-  // Accumulators must fit in vector registers (leave a few for operands).
-  const std::int64_t budget = params_.num_registers - 4;
   if (qk_rows * (kv_block / vec) > budget)
     return "QK register tile " + std::to_string(qk_rows) + "x" + std::to_string(kv_block) +
            " needs more than " + std::to_string(budget) + " vector registers";
@@ -76,6 +90,13 @@ std::optional<std::string> Space::validate(const Config& c) const {
 }
 
 Config Space::default_config() const {
+  if (params_.kernel == "linear") {
+    const int rows = params_.num_registers >= 32 ? 6 : 3;
+    Config c;
+    c.kernel = "linear";
+    c.knobs = {{"row_tile", 48}, {"rows", rows}, {"width", 4 * params_.vector_width}, {"vec", params_.vector_width}};
+    return c;
+  }
   // Hand-found on AVX-512 (Zen 5): 6 rows x 4 vectors of accumulators (24 of 32 registers)
   // for both register tiles; flash takes 128-key blocks with 3 rows. Scaled to the target's
   // register count elsewhere (AVX2: 3 rows).

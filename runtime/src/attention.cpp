@@ -124,7 +124,7 @@ void run_attention(const char* api, const std::string& generator, const float* q
           has_mask ? Buffer<std::uint8_t>(const_cast<std::uint8_t*>(options.key_padding_mask) +
                                               std::int64_t(b0) * seq_kv, seq_kv, nb)
                    : Buffer<std::uint8_t>(&no_mask, 1, 1);
-      const int rc = kernel.fn(qb.raw_buffer(), kb.raw_buffer(), vb.raw_buffer(), mb.raw_buffer(),
+      const int rc = kernel.sdpa()(qb.raw_buffer(), kb.raw_buffer(), vb.raw_buffer(), mb.raw_buffer(),
                                scale, ob.raw_buffer());
       if (rc != 0)
         fail(api, std::string("kernel ") + kernel.name + " failed (Halide error " +

@@ -8,19 +8,25 @@
 
 namespace attune::detail {
 
-// Uniform signature of every "sdpa" generator instance (see generators/sdpa_generator.cpp).
+// Signature of the "sdpa" and "attention_probs" generators (generators/*_generator.cpp).
 using SdpaFn = int (*)(halide_buffer_t* q, halide_buffer_t* k, halide_buffer_t* v,
                        halide_buffer_t* mask, float scale, halide_buffer_t* out);
+// Signature of the "linear" generator.
+using LinearFn = int (*)(halide_buffer_t* x, halide_buffer_t* w, halide_buffer_t* bias, halide_buffer_t* y);
+using AnyFn = void (*)();
 
 struct KernelEntry {
   const char* name;        // C function name
-  const char* generator;   // "sdpa"
+  const char* generator;   // "sdpa", "attention_probs" or "linear" (says which signature fn has)
   int head_dim;            // 0 = any head_dim
   bool causal;
   bool has_mask;
   const char* target;      // Halide target string it was compiled for
   const char* config;      // schedule Config JSON ("" = generator default)
-  SdpaFn fn;
+  AnyFn fn;
+
+  SdpaFn sdpa() const { return reinterpret_cast<SdpaFn>(fn); }
+  LinearFn linear() const { return reinterpret_cast<LinearFn>(fn); }
 };
 
 const std::vector<KernelEntry>& kernel_table();

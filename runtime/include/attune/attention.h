@@ -32,6 +32,25 @@ void attention_probs(const float* q, const float* k, float* probs,
                      int batch, int num_heads, int seq_q, int seq_kv, int head_dim,
                      const SdpaOptions& options = {});
 
+// Multi-head attention layer weights, nn.Linear layout: W is [out_features, in_features], y = x·Wᵀ + b.
+struct MhaWeights {
+  const float* w_q = nullptr;  // [num_heads*head_dim, model_dim]
+  const float* w_k = nullptr;  // [kv_heads*head_dim, model_dim]  (kv_heads = options.num_kv_heads or num_heads)
+  const float* w_v = nullptr;  // [kv_heads*head_dim, model_dim]
+  const float* w_o = nullptr;  // [model_dim, num_heads*head_dim]
+  const float* b_q = nullptr;  const float* b_k = nullptr;  // biases optional (nullptr = none)
+  const float* b_v = nullptr;  const float* b_o = nullptr;
+};
+
+// The layer of torch.nn.MultiheadAttention(batch_first=True) (and GQA layers when
+// options.num_kv_heads < num_heads): project, SDPA per head, concatenate, project.
+// x_q: [batch, seq_q, model_dim], x_kv: [batch, seq_kv, model_dim], out: [batch, seq_q, model_dim];
+// head_dim = model_dim / num_heads. attn_weights, if not null: [batch, num_heads, seq_q, seq_kv].
+void multi_head_attention(const float* x_q, const float* x_kv, float* out,
+                          int batch, int seq_q, int seq_kv, int model_dim, int num_heads,
+                          const MhaWeights& weights, const SdpaOptions& options = {},
+                          float* attn_weights = nullptr);
+
 // Number of threads attune kernels may use (0 = all cores, the default).
 void set_num_threads(int n);
 int num_threads();

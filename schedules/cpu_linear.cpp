@@ -1,0 +1,30 @@
+// CPU schedule for the linear (projection GEMM) kernel: W transposed once; per task a tile of
+// rows x all output features of one output head, register tiles of `rows` x `width`
+// accumulators (width along output features, vectorised), reduced over input features.
+#include "schedules/apply.h"
+
+namespace attune::schedules {
+
+using namespace Halide;
+
+void apply_linear_cpu(const Config& c, generators::LinearFuncs& f, const Target&) {
+  const int row_tile = int(c.get("row_tile")), rows = int(c.get("rows")), width = int(c.get("width"));
+  const int vec = int(c.get("vec"));
+  Var n = f.n, s = f.s, h = f.h, b = f.b, k = f.k;
+  Var so("so"), si("si"), task("task"), no("no"), ni("ni"), sO("sO"), sI("sI");
+  f.wt.compute_root().split(n, no, ni, vec, TailStrategy::GuardWithIf).reorder(ni, k, no, h).vectorize(ni).parallel(h);
+  f.out.split(s, so, si, row_tile, TailStrategy::GuardWithIf)
+      .fuse(so, h, task)
+      .fuse(task, b, task)
+      .parallel(task)
+      .split(n, no, ni, width, TailStrategy::GuardWithIf)
+      .split(si, sO, sI, rows, TailStrategy::GuardWithIf)
+      .reorder(ni, sI, no, sO, task)
+      .vectorize(ni, vec)
+      .unroll(sI);
+  // Output features need not be a multiple of the vector width: predicate the tail.
+  f.dot.compute_at(f.out, no).unroll(s).vectorize(n, vec, TailStrategy::GuardWithIf);
+  f.dot.update().reorder(n, s, f.r.x, f.r.y).unroll(s).vectorize(n, vec, TailStrategy::GuardWithIf);
+}
+
+}  // namespace attune::schedules
