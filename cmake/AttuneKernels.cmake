@@ -4,14 +4,18 @@
 include_guard(GLOBAL)
 
 # attune_add_kernel(<lib> NAME <c-function-name> GENERATOR <gen> HALIDE_TARGET <target>
-#                   [CONFIG <json>] [HEAD_DIM n] [CAUSAL] [MASK])
+#                   [CONFIG <json>] [HEAD_DIM n] [CAUSAL] [MASK] [DECODE])
 function(attune_add_kernel LIB)
-  cmake_parse_arguments(ARG "CAUSAL;MASK" "NAME;GENERATOR;HALIDE_TARGET;CONFIG;HEAD_DIM;GENERATOR_EXE" "" ${ARGN})
+  cmake_parse_arguments(ARG "CAUSAL;MASK;DECODE" "NAME;GENERATOR;HALIDE_TARGET;CONFIG;HEAD_DIM;GENERATOR_EXE" "" ${ARGN})
   if (NOT ARG_GENERATOR_EXE)
     set(ARG_GENERATOR_EXE attune_generators)
   endif ()
   set(causal false)
   set(mask false)
+  set(decode false)
+  if (ARG_DECODE)
+    set(decode true)
+  endif ()
   if (ARG_CAUSAL)
     set(causal true)
   endif ()
@@ -21,6 +25,9 @@ function(attune_add_kernel LIB)
   set(params "")
   if (NOT ARG_GENERATOR STREQUAL "linear")
     set(params head_dim=${ARG_HEAD_DIM} causal=${causal} has_mask=${mask})
+  endif ()
+  if (ARG_GENERATOR STREQUAL "sdpa")
+    list(APPEND params decode=${decode})
   endif ()
   if (NOT ARG_HEAD_DIM)
     set(ARG_HEAD_DIM 0)
@@ -50,7 +57,7 @@ function(attune_add_kernel LIB)
   add_dependencies(${LIB} ${ARG_NAME}.update)
   target_include_directories(${LIB} PRIVATE "$<BUILD_INTERFACE:${CMAKE_CURRENT_BINARY_DIR}>")
 
-  set(entry "{\"${ARG_NAME}\", \"${ARG_GENERATOR}\", ${ARG_HEAD_DIM}, ${causal}, ${mask}, \"${ARG_HALIDE_TARGET}\", R\"cfg(${ARG_CONFIG})cfg\", reinterpret_cast<AnyFn>(&${ARG_NAME})}")
+  set(entry "{\"${ARG_NAME}\", \"${ARG_GENERATOR}\", ${ARG_HEAD_DIM}, ${causal}, ${mask}, ${decode}, \"${ARG_HALIDE_TARGET}\", R\"cfg(${ARG_CONFIG})cfg\", reinterpret_cast<AnyFn>(&${ARG_NAME})}")
   set_property(TARGET ${LIB} APPEND PROPERTY ATTUNE_KERNEL_ENTRIES "${entry}")
   set_property(TARGET ${LIB} APPEND PROPERTY ATTUNE_KERNEL_HEADERS "${ARG_NAME}.h")
 endfunction()
@@ -82,7 +89,7 @@ const std::vector<KernelEntry>& kernel_table() {
 endfunction()
 
 # attune_load_tuned_configs(<path> <halide-target>): reads `attune export` files (a file, or
-# every *.json in a directory) and defines ATTUNE_TUNED_<gen>_<head_dim>_<causal>_<mask> with
+# every *.json in a directory) and defines ATTUNE_TUNED_<gen>_[decode_]<head_dim>_<causal>_<mask> with
 # the best config JSON per kernel variant (the tuned workload with the most query-key pairs
 # wins when several match). A malformed file stops the configure step naming the file.
 function(attune_load_tuned_configs PATH HALIDE_TARGET)
@@ -133,7 +140,11 @@ function(attune_load_tuned_configs PATH HALIDE_TARGET)
         endif ()
       endforeach ()
       math(EXPR pairs "${seq_q} * ${seq_kv}")
-      set(var ATTUNE_TUNED_${kernel}_${head_dim}_${causal}_${mask})
+      set(bucket "")
+      if (seq_q LESS_EQUAL 16)  # decode workloads tune the decode kernels
+        set(bucket "decode_")
+      endif ()
+      set(var ATTUNE_TUNED_${kernel}_${bucket}${head_dim}_${causal}_${mask})
       if (NOT DEFINED ${var}_PAIRS OR pairs GREATER ${var}_PAIRS)
         string(JSON config ERROR_VARIABLE err GET "${text}" kernels ${i} config)
         string(REPLACE " " "" config "${config}")

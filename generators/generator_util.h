@@ -26,8 +26,9 @@ void constrain_rows(Buf& buf, int inner_extent) {
 // The config a generator compiles: `json` if given (validated against the kernel's space,
 // invalid configs are rejected before compiling), else the space's default for the target.
 inline schedules::Config resolve_config(const std::string& kernel, const std::string& json,
-                                        const Halide::Target& target, int head_dim, bool causal) {
-  const auto space = schedules::cpu_space(kernel, target, head_dim, causal);
+                                        const Halide::Target& target, int head_dim, bool causal,
+                                        bool decode = false) {
+  const auto space = schedules::cpu_space(kernel, target, head_dim, causal, decode);
   const schedules::Config cfg = json.empty() ? space.default_config() : schedules::Config::from_json(json);
   if (auto why = space.validate(cfg)) throw Error(kernel + " generator: invalid config: " + *why);
   return cfg;

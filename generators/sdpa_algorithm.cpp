@@ -41,13 +41,10 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
   f.out(d, i, h, b) = select(any_visible, f.pv(d, i, h, b) / f.row_sum(i, h, b), 0.0f);
 }
 
-// Online softmax: per KV block, block-local max/exp/sum/PV; the running state rescales
-// itself and the block by exp(-|running max - block max|) (one of the two factors is 1).
-void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
-  Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb, ii = f.ii, it = f.it;
-  const int KB = p.kv_block, T = p.q_tile;
+// Per KV block kb of KB keys: block scores, block max, exps, sum and PV (block-local softmax).
+void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
   Expr group = in.num_heads / in.num_kv_heads;
-  Expr num_blocks = (in.seq_kv + KB - 1) / KB;
   Expr key = kb * KB + jj;
 
   f.bdot(jj, kb, i, h, b) = 0.0f;
@@ -64,6 +61,15 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
   Expr vkey = clamp(kb * KB + f.rjj, 0, in.seq_kv - 1);  // padded keys have bexp == 0
   f.bpv(d, kb, i, h, b) = 0.0f;
   f.bpv(d, kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b) * in.v(d, vkey, h / group, b);
+}
+
+// Online softmax: per KV block, block-local max/exp/sum/PV; the running state rescales
+// itself and the block by exp(-|running max - block max|) (one of the two factors is 1).
+void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, h = f.h, b = f.b, ii = f.ii, it = f.it;
+  const int KB = p.kv_block, T = p.q_tile;
+  Expr num_blocks = (in.seq_kv + KB - 1) / KB;
+  define_kv_blocks(in, KB, f);
 
   // Blocks entirely above the causal diagonal of tile `it` are not visited at all.
   f.rb = RDom(0, num_blocks, "rb");
@@ -84,6 +90,23 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
   f.out(d, i, h, b) = select(s_m > kMaskedScore * 0.5f, s_acc / s_l, 0.0f);
 }
 
+// Split-KV: chunks of kv_block keys are independent partial softmaxes, combined by weight
+// exp(chunk max - global max). Chunks can run in parallel: decode's parallelism.
+void define_split_kv(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, h = f.h, b = f.b, kb = f.kb;
+  define_kv_blocks(in, p.kv_block, f);
+  f.rc = RDom(0, (in.seq_kv + p.kv_block - 1) / p.kv_block, "rc");
+  f.global_max(i, h, b) = kMaskedScore;
+  f.global_max(i, h, b) = max(f.global_max(i, h, b), f.bmax(f.rc, i, h, b));
+  f.chunk_weight(kb, i, h, b) = exp(f.bmax(kb, i, h, b) - f.global_max(i, h, b));
+  f.numerator(d, i, h, b) = 0.0f;
+  f.numerator(d, i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.bpv(d, f.rc, i, h, b);
+  f.denominator(i, h, b) = 0.0f;
+  f.denominator(i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.bsum(f.rc, i, h, b);
+  Expr any_visible = f.global_max(i, h, b) > kMaskedScore * 0.5f;
+  f.out(d, i, h, b) = select(any_visible, f.numerator(d, i, h, b) / f.denominator(i, h, b), 0.0f);
+}
+
 }  // namespace
 
 SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p) {
@@ -95,10 +118,11 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaS
   f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * in.scale;
   f.kt(j, d, hk, b) = in.k(d, clamp(j, 0, in.seq_kv - 1), hk, b);
   f.rd = RDom(0, in.head_dim, "rd");
-  if (algorithm == SdpaAlgorithm::kMaterialized)
-    define_materialized(in, p, f);
-  else
-    define_flash(in, p, f);
+  switch (algorithm) {
+    case SdpaAlgorithm::kMaterialized: define_materialized(in, p, f); break;
+    case SdpaAlgorithm::kFlash: define_flash(in, p, f); break;
+    case SdpaAlgorithm::kSplitKv: define_split_kv(in, p, f); break;
+  }
   return f;
 }
 

@@ -18,7 +18,9 @@ struct SdpaInputs {
 constexpr float kMaskedScore = -1e30f;
 
 // Which algorithm computes the attention (a knob of the schedule space: the tuner decides).
-enum class SdpaAlgorithm { kMaterialized = 0, kFlash = 1 };
+// kSplitKv: the KV sequence cut into chunks computed in parallel (each with its own max, sum
+// and PV), combined at the end — for decode (few query rows, long KV cache).
+enum class SdpaAlgorithm { kMaterialized = 0, kFlash = 1, kSplitKv = 2 };
 
 struct SdpaFuncs {
   SdpaAlgorithm algorithm = SdpaAlgorithm::kMaterialized;
@@ -48,6 +50,13 @@ struct SdpaFuncs {
   Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rjj)
   Halide::Func state;     // (d, ii, it, h, b) Tuple(acc, max, sum), update over rb (KV blocks)
   Halide::RDom rjj, rb;
+
+  // kSplitKv: the kb blocks above are the chunks; their partials are combined over rc.
+  Halide::Func chunk_weight;  // (kb, i, h, b) exp(chunk max - global max)
+  Halide::Func global_max;    // (i, h, b) update over rc
+  Halide::Func numerator;     // (d, i, h, b) update over rc
+  Halide::Func denominator;   // (i, h, b) update over rc
+  Halide::RDom rc;
 };
 
 struct SdpaShapeParams {

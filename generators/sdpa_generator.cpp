@@ -17,6 +17,7 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
   GeneratorParam<int> head_dim{"head_dim", 64};  // 0 = any head_dim
   GeneratorParam<bool> causal{"causal", false};
   GeneratorParam<bool> has_mask{"has_mask", false};
+  GeneratorParam<bool> decode{"decode", false};  // default schedule for seq_q <= 16 (split-KV)
   GeneratorParam<std::string> config{"config", ""};
 
   Input<Buffer<float>> q{"q", 4};          // (d, i, h, b)
@@ -27,7 +28,7 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
   Output<Buffer<float>> out{"out", 4};     // (d, i, h, b)
 
   void generate() {
-    const auto cfg = resolve_config("sdpa", config, get_target(), head_dim, causal);
+    const auto cfg = resolve_config("sdpa", config, get_target(), head_dim, causal, decode);
     SdpaInputs in = sdpa_inputs(q, k, v, mask, scale, head_dim, causal, has_mask);
     const SdpaShapeParams shape = shape_params(cfg, head_dim);
     funcs_ = define_sdpa(in, SdpaAlgorithm(cfg.get("algorithm")), shape);

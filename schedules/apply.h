@@ -12,7 +12,8 @@
 namespace attune::schedules {
 
 // A kernel's schedule space for a CPU target (vector width and register count from the target).
-Space cpu_space(const std::string& kernel, const Halide::Target& target, int head_dim, bool causal);
+Space cpu_space(const std::string& kernel, const Halide::Target& target, int head_dim, bool causal,
+                bool decode = false);
 
 // Schedule for the attention-weights output (f.probs) of the materialised algorithm.
 void apply_probs_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);

@@ -14,8 +14,9 @@ using namespace Halide;
 using generators::SdpaAlgorithm;
 using generators::SdpaFuncs;
 
-Space cpu_space(const std::string& kernel, const Target& target, int head_dim, bool causal) {
+Space cpu_space(const std::string& kernel, const Target& target, int head_dim, bool causal, bool decode) {
   SpaceParams p;
+  p.decode = decode;
   p.kernel = kernel;
   p.head_dim = head_dim;
   p.causal = causal;
@@ -28,12 +29,13 @@ namespace {
 
 struct Knobs {
   int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec;
-  bool rfactor;
+  bool rfactor, k_transpose;
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
         pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0),
+        k_transpose(c.get_or("k_transpose", 1) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
 
@@ -130,6 +132,48 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
 }
 
+// Split-KV (decode): chunk partials are root stages, each parallel over (chunk, head, batch);
+// the combination is parallel over (head, batch).
+void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
+  Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
+  Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI");
+  for (Func fn : {f.bscore, f.bmax, f.bsum, f.bpv}) fn.compute_root();
+  f.bscore.reorder(jj, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
+  if (k.k_transpose) {
+    // Scores from the transposed K: register tiles of qk_rows x 4 vectors of keys.
+    f.bscore.split(jj, jO, jI, 4 * k.vec).split(i, iO, iI, k.qk_rows).reorder(jI, iI, jO, iO, task)
+        .vectorize(jI, k.vec).unroll(iI);
+    f.bdot.compute_at(f.bscore, jO).vectorize(jj, k.vec).unroll(i);
+    f.bdot.update().reorder(jj, i, f.rd.x).vectorize(jj, k.vec).unroll(i);
+  } else {
+    // Straight from K's rows (no transposed copy: decode reads K once): per key, vec lanes of
+    // head_dim in parallel (rfactor), then one horizontal sum.
+    RVar dO("dO"), dI("dI");
+    Var u("u");
+    f.bscore.reorder(i, jj, task);
+    f.bdot.compute_at(f.bscore, i);
+    Func lanes = f.bdot.update().split(f.rd.x, dO, dI, k.vec, TailStrategy::GuardWithIf).rfactor(dI, u);
+    lanes.compute_at(f.bscore, i).vectorize(u);
+    lanes.update().vectorize(u);
+  }
+  for (Func stat : {f.bmax, f.bsum}) {
+    stat.reorder(i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
+    stat.update().reorder(f.rjj.x, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
+  }
+  f.bpv.reorder(d, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task)
+      .vectorize(d, k.vec, k.d_tail);
+  f.bpv.update().reorder(d, f.rjj.x, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task)
+      .vectorize(d, k.vec, k.d_tail);
+
+  // Combination: per (head, batch), all query rows.
+  f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  LoopLevel at(f.out, task);
+  f.global_max.compute_at(at);
+  f.denominator.compute_at(at);
+  f.numerator.compute_at(at).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  f.numerator.update().vectorize(d, k.vec, TailStrategy::GuardWithIf);
+}
+
 // K transposed once for all tasks.
 void schedule_kt(const Knobs& k, SdpaFuncs& f) {
   Var j = f.j, d = f.d, b = f.b, hk("hk"), hkb("hkb"), jO("jO"), jI("jI");
@@ -152,11 +196,12 @@ void apply_probs_cpu(const Config& c, SdpaFuncs& f, const Target&) {
 
 void apply_sdpa_cpu(const Config& c, SdpaFuncs& f, const Target&) {
   const Knobs k(c, f.static_head_dim);
-  schedule_kt(k, f);
-  if (f.algorithm == SdpaAlgorithm::kMaterialized)
-    apply_materialized(k, f);
-  else
-    apply_flash(k, f);
+  if (k.k_transpose) schedule_kt(k, f);  // else kt stays inline: K is read in place
+  switch (f.algorithm) {
+    case SdpaAlgorithm::kMaterialized: apply_materialized(k, f); break;
+    case SdpaAlgorithm::kFlash: apply_flash(k, f); break;
+    case SdpaAlgorithm::kSplitKv: apply_split_kv(k, f); break;
+  }
 }
 
 }  // namespace attune::schedules

@@ -29,16 +29,19 @@ Space::Space(const SpaceParams& p) : params_(p) {
     throw Error("schedule space: unknown kernel '" + p.kernel + "'");
   // attention_probs returns the whole probability matrix: only the materialised algorithm.
   const std::vector<std::int64_t> algorithms =
-      p.kernel == "sdpa" ? std::vector<std::int64_t>{0, 1} : std::vector<std::int64_t>{0};
+      p.kernel == "sdpa" ? std::vector<std::int64_t>{0, 1, 2} : std::vector<std::int64_t>{0};
   knobs_ = {
-      {"algorithm", algorithms, "0 = materialised scores per query tile, 1 = flash (online softmax over KV blocks)"},
+      {"algorithm", algorithms, "0 = materialised scores per query tile, 1 = flash (online softmax over KV blocks), "
+       "2 = split-KV (chunks of kv_block keys in parallel, combined; for decode)"},
       {"q_tile", {8, 16, 24, 32, 48, 64, 96, 128}, "query rows per parallel task"},
-      {"kv_block", multiples(vec, {1, 2, 4, 8, 16}), "keys per score block (flash: per online-softmax step)"},
+      {"kv_block", multiples(vec, {1, 2, 4, 8, 16, 32, 64, 128}),
+       "keys per score block (flash: per online-softmax step; split-KV: per parallel chunk)"},
       {"qk_rows", {1, 2, 3, 4, 5, 6, 8}, "query rows of the QK^T register tile"},
       {"pv_rows", {1, 2, 3, 4, 5, 6, 8}, "query rows of the PV register tile"},
       {"pv_width", multiples(vec, {1, 2, 3, 4, 5, 6, 8}), "head_dim columns of the PV register tile"},
       {"vec", {vec}, "vector width in floats (the target's native width)"},
       {"rfactor", {0, 1}, "row max/sum reduce vec lanes at a time (rfactor) or serially"},
+      {"k_transpose", {0, 1}, "1 = K transposed once (keys contiguous), 0 = K read in place (split-KV only)"},
   };
 }
 
@@ -78,14 +81,18 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "head_dim " + std::to_string(D) + " is not a multiple of the vector width: pv_width must be vec";
   if (q_tile % qk_rows != 0 || q_tile % pv_rows != 0)
     return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
-  if (qk_rows * (kv_block / vec) > budget)
+  if (c.get("algorithm") != 2 && c.get("k_transpose") == 0)
+    return "k_transpose 0 (K read in place) is implemented for split-KV (algorithm 2) only";
+  if (c.get("algorithm") != 2 && kv_block > 16 * vec)
+    return "kv_block above " + std::to_string(16 * vec) + " only for split-KV chunks";
+  if (c.get("algorithm") == 2 ? qk_rows * 4 > budget : qk_rows * (kv_block / vec) > budget)
     return "QK register tile " + std::to_string(qk_rows) + "x" + std::to_string(kv_block) +
            " needs more than " + std::to_string(budget) + " vector registers";
   if (pv_rows * (pv_width / vec) > budget)
     return "PV register tile " + std::to_string(pv_rows) + "x" + std::to_string(pv_width) +
            " needs more than " + std::to_string(budget) + " vector registers";
-  if (params_.kernel == "sdpa" && params_.causal && c.get("algorithm") != 1)
-    return "causal attention needs algorithm 1 (flash) to skip blocks above the diagonal";
+  if (params_.kernel == "sdpa" && params_.causal && c.get("algorithm") == 0)
+    return "causal attention needs algorithm 1 or 2 (flash, split-KV) to skip work above the diagonal";
   return std::nullopt;
 }
 
@@ -118,7 +125,14 @@ Config Space::default_config() const {
              {"pv_rows", rows},
              {"pv_width", pv_width},
              {"vec", vec},
-             {"rfactor", 1}};
+             {"rfactor", 1},
+             {"k_transpose", 1}};
+  if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
+    c.knobs["algorithm"] = 2;
+    c.knobs["kv_block"] = 32 * vec;
+    c.knobs["qk_rows"] = 1;
+    c.knobs["k_transpose"] = 0;
+  }
   if (auto why = validate(c)) throw Error("schedule space: default config invalid: " + *why);
   return c;
 }

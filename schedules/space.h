@@ -24,6 +24,7 @@ struct SpaceParams {
   std::string kernel = "sdpa";
   int head_dim = 64;     // 0 = generic (any head_dim at run time)
   bool causal = false;
+  bool decode = false;   // the default config targets few query rows (split-KV)
   int vector_width = 16; // floats per native vector (16 AVX-512, 8 AVX2, 4 SSE)
   int num_registers = 32;  // vector registers (32 AVX-512, 16 otherwise)
 };

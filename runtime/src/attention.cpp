@@ -42,16 +42,21 @@ void check_count(const char* api, std::initializer_list<std::int64_t> dims, cons
 
 constexpr int kMaxHeadDim = 256;
 
-// A kernel of `generator` specialised for head_dim if there is one, else the generic one.
+// A kernel of `generator` for the options: specialised for head_dim if there is one, else the
+// generic one; for decode shapes (seq_q <= 16) the decode kernels when there are.
 const KernelEntry& select_kernel(const char* api, const std::string& generator, int head_dim,
-                                 bool causal, bool has_mask) {
-  const KernelEntry* generic = nullptr;
+                                 bool causal, bool has_mask, int seq_q) {
+  const KernelEntry* best = nullptr;
+  int best_score = -1;
+  const bool decode = seq_q <= detail::kDecodeMaxSeqQ;
   for (const KernelEntry& e : detail::kernel_table()) {
     if (generator != e.generator || e.causal != causal || e.has_mask != has_mask) continue;
-    if (e.head_dim == head_dim) return e;
-    if (e.head_dim == 0) generic = &e;
+    if (e.head_dim != head_dim && e.head_dim != 0) continue;
+    if (e.decode && !decode) continue;
+    const int score = (e.head_dim == head_dim ? 2 : 0) + (e.decode == decode ? 1 : 0);
+    if (score > best_score) best = &e, best_score = score;
   }
-  if (generic) return *generic;
+  if (best) return *best;
   fail(api, "no kernel compiled for head_dim=" + std::to_string(head_dim) + (causal ? " causal" : "") +
                 (has_mask ? " with key_padding_mask" : "") + " in this build");
 }
@@ -86,7 +91,7 @@ void run_attention(const char* api, const std::string& generator, const float* q
   if (out_is_probs) check_count(api, {batch, num_heads, seq_q, seq_kv}, "probs");
 
   const bool has_mask = options.key_padding_mask != nullptr;
-  const KernelEntry& kernel = select_kernel(api, generator, head_dim, options.causal, has_mask);
+  const KernelEntry& kernel = select_kernel(api, generator, head_dim, options.causal, has_mask, seq_q);
   const float scale = options.scale != 0.0f ? options.scale : 1.0f / std::sqrt(float(head_dim));
   const int out_inner = out_is_probs ? seq_kv : head_dim;
 

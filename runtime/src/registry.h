@@ -15,12 +15,15 @@ using SdpaFn = int (*)(halide_buffer_t* q, halide_buffer_t* k, halide_buffer_t* 
 using LinearFn = int (*)(halide_buffer_t* x, halide_buffer_t* w, halide_buffer_t* bias, halide_buffer_t* y);
 using AnyFn = void (*)();
 
+constexpr int kDecodeMaxSeqQ = 16;
+
 struct KernelEntry {
   const char* name;        // C function name
   const char* generator;   // "sdpa", "attention_probs" or "linear" (says which signature fn has)
   int head_dim;            // 0 = any head_dim
   bool causal;
   bool has_mask;
+  bool decode;             // specialised for seq_q <= kDecodeMaxSeqQ (split-KV schedule)
   const char* target;      // Halide target string it was compiled for
   const char* config;      // schedule Config JSON ("" = generator default)
   AnyFn fn;
