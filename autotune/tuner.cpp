@@ -67,7 +67,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   std::set<std::string> seen;
   for (const Record& r : db.records())
     if (r.workload_key == w.key() && r.target == tc.target) {
-      const Config c = Config::from_json(r.config.dump());
+      const Config c = space.complete(Config::from_json(r.config.dump()));  // older records may lack new knobs
       if (seen.insert(c.to_json()).second) strategy->observe(c, r.ok() ? r.gflops : 0.0);
     }
 

@@ -137,6 +137,12 @@ Config Space::default_config() const {
   return c;
 }
 
+Config Space::complete(const Config& c) const {
+  Config out = c;
+  for (const auto& [name, value] : default_config().knobs) out.knobs.emplace(name, value);
+  return out;
+}
+
 Config Space::sample(std::mt19937_64& rng) const {
   // Rejection sampling is uniform over the valid configs.
   for (int attempt = 0; attempt < 100000; ++attempt) {

@@ -40,6 +40,9 @@ class Space {
   // Empty if valid, else the first violated constraint, e.g. "pv_width 48 does not divide head_dim 64".
   std::optional<std::string> validate(const Config& c) const;
   Config default_config() const;
+  // `c` with knobs it lacks taken from the default config: configs tuned before a knob was
+  // added keep compiling (with the knob's default), as an exported file ages.
+  Config complete(const Config& c) const;
   Config sample(std::mt19937_64& rng) const;                         // uniform over valid configs
   Config mutate(const Config& c, std::mt19937_64& rng) const;        // 1-2 knobs moved to a neighbour value
   Config crossover(const Config& a, const Config& b, std::mt19937_64& rng) const;  // per-knob pick
