@@ -1,6 +1,7 @@
 #include "candidate.h"
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -14,16 +15,25 @@ double RunResult::median_ms() const {
 }
 
 BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedules::Config& c,
-                            const std::string& work_dir, double timeout_s) {
+                            const std::string& work_dir, double timeout_s, const std::string& autoscheduler) {
   BuildResult b;
-  const std::string dir = work_dir + "/" + c.hash_hex();
+  const std::string dir = work_dir + "/" + (autoscheduler.empty() ? c.hash_hex() : autoscheduler);
   std::filesystem::create_directories(dir);
   b.function = "attune_candidate";
-  const std::vector<std::string> gen = {
+  std::vector<std::string> gen = {
       tc.generator_exe, "-g", w.kernel, "-f", b.function, "-e", "object,c_header", "-o", dir,
       "target=" + tc.target, "head_dim=" + std::to_string(w.head_dim),
       std::string("causal=") + (w.causal ? "true" : "false"),
-      std::string("has_mask=") + (w.mask ? "true" : "false"), "config=" + c.to_json()};
+      std::string("has_mask=") + (w.mask ? "true" : "false")};
+  if (w.kernel == "sdpa") gen.push_back(std::string("decode=") + (w.seq_q <= 16 ? "true" : "false"));
+  if (autoscheduler.empty()) {
+    gen.push_back("config=" + c.to_json());
+  } else {
+    std::string lower = autoscheduler;
+    for (char& ch : lower) ch = char(std::tolower(ch));
+    gen.insert(gen.end(), {"-p", std::string(ATTUNE_HALIDE_PLUGIN_DIR) + "/libautoschedule_" + lower + ".so",
+                           "-s", autoscheduler, "auto_schedule=true", "machine_params=2,16777216,40"});
+  }
   ProcessResult g = run_process(gen, {timeout_s, 0});
   b.seconds = g.seconds;
   if (!g.ok()) {
@@ -44,11 +54,13 @@ BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedu
 }
 
 RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workload& w,
-                        double timeout_s, long long memory_bytes, double min_time_s, int repetitions) {
+                        double timeout_s, long long memory_bytes, double min_time_s, int repetitions,
+                        bool odd_shape_check) {
   RunResult r;
   ProcessResult p = run_process({tc.runner_exe, "--library", b.library, "--function", b.function,
                                  "--workload", w.to_json(), "--min-time", std::to_string(min_time_s),
-                                 "--repetitions", std::to_string(repetitions)},
+                                 "--repetitions", std::to_string(repetitions), "--odd-shape",
+                                 odd_shape_check ? "1" : "0"},
                                 {timeout_s, memory_bytes});
   if (p.timed_out) {
     r.status = "timeout";

@@ -35,11 +35,16 @@ struct RunResult {
   double median_ms() const;
 };
 
+// `autoscheduler` (Mullapudi2016, Adams2019, Li2018): schedule with that Halide 14
+// autoscheduler plugin instead of the config (the tuner's baselines).
 BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedules::Config& c,
-                            const std::string& work_dir, double timeout_s = 180);
+                            const std::string& work_dir, double timeout_s = 180,
+                            const std::string& autoscheduler = "");
 
+// `odd_shape_check`: also check a small odd shape (off for autoscheduler baselines, whose
+// schedules only hold for the shapes they were estimated for).
 RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workload& w,
                         double timeout_s = 60, long long memory_bytes = 8ll << 30,
-                        double min_time_s = 0.3, int repetitions = 5);
+                        double min_time_s = 0.3, int repetitions = 5, bool odd_shape_check = true);
 
 }  // namespace attune::autotune

@@ -159,7 +159,9 @@ int cmd_tune(int argc, char** argv) {
       .opt("preset", "", "'standard': tune the workload set the build ships, one after another")
       .opt("target", "host", "Halide target string (e.g. x86-64-linux-avx2-fma)")
       .opt("budget", "10m", "per workload: time (10m, 90s, 1h) or trials (500)")
-      .opt("strategy", "evolutionary", "random, evolutionary or model")
+      .opt("strategy", "evolutionary",
+           "random, evolutionary, model, or autoscheduler:NAME (Mullapudi2016, Adams2019, Li2018: "
+           "Halide's autoschedulers on the same generator, recorded as baselines)")
       .opt("jobs", "2", "parallel candidate builds")
       .opt("db", "attune_tuning.jsonl", "tuning database (append-only JSONL)")
       .opt("seed", "1", "random seed")
@@ -180,6 +182,7 @@ int cmd_tune(int argc, char** argv) {
     o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE, "c++", a.get("target")};
     o.strategy = a.get("strategy");
     parse_budget(a.get("budget"), o);
+    if (o.strategy.rfind("autoscheduler:", 0) == 0) o.max_trials = 1;
     o.jobs = a.get_int("jobs");
     o.seed = std::uint64_t(a.get_int("seed"));
     o.min_time_s = std::stod(a.get("min-time"));
@@ -272,7 +275,6 @@ int cmd_plot(int argc, char** argv) {
   for (const Record& r : db.records()) {
     if (r.strategy == "default" || r.strategy.rfind("autoscheduler:", 0) == 0) {
       if (r.ok()) lines[r.workload_key][r.strategy] = std::max(lines[r.workload_key][r.strategy], r.gflops);
-      if (r.strategy == "default") series[{r.workload_key, "search"}].push_back(&r);
       continue;
     }
     if (r.strategy == "final") continue;

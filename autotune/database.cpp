@@ -82,8 +82,9 @@ bool Database::measured(const std::string& key, const std::string& target, const
 
 std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n) const {
   std::vector<Record> ok;
-  for (const Record& r : records_)
-    if (r.ok() && r.workload_key == key && r.target == target) ok.push_back(r);
+  for (const Record& r : records_)  // autoscheduler baselines are references, not configs
+    if (r.ok() && r.workload_key == key && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0)
+      ok.push_back(r);
   std::sort(ok.begin(), ok.end(), [](const Record& a, const Record& b) { return a.median_ms < b.median_ms; });
   // One record per config (a re-measurement appends a second one): keep the first (fastest).
   std::vector<Record> unique;

@@ -37,7 +37,8 @@ class Database {
   const std::vector<Record>& records() const { return records_; }
   void append(const Record& r);         // durable when it returns
   bool measured(const std::string& workload_key, const std::string& target, const std::string& hash) const;
-  // Best ok records for a workload and target, fastest first.
+  // Best ok records of schedule configs (not autoscheduler baselines) for a workload and
+  // target, fastest first, one per config.
   std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n) const;
   const std::string& path() const { return path_; }
 

@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
   std::string lib, fn_name, workload_json;
   double min_time = 0.3, tolerance = 1e-4;
   int reps = 5;
+  bool odd_shape = true;
   for (int a = 1; a + 1 < argc; a += 2) {
     const std::string flag = argv[a], val = argv[a + 1];
     if (flag == "--library") lib = val;
@@ -96,6 +97,7 @@ int main(int argc, char** argv) {
     else if (flag == "--min-time") min_time = std::stod(val);
     else if (flag == "--repetitions") reps = std::stoi(val);
     else if (flag == "--tolerance") tolerance = std::stod(val);
+    else if (flag == "--odd-shape") odd_shape = val != "0";
     else { std::fprintf(stderr, "attune-runner: unknown flag %s\n", flag.c_str()); return 2; }
   }
   if (lib.empty() || fn_name.empty() || workload_json.empty()) {
@@ -113,7 +115,9 @@ int main(int argc, char** argv) {
   Workload odd = w;
   odd.batch = 2; odd.seq_q = std::min(w.seq_q, 13); odd.seq_kv = 77;
   odd.num_kv_heads = 1; odd.num_heads = w.num_heads / w.kv_heads();
-  for (const Workload& c : {check_shape(w), odd}) {
+  std::vector<Workload> checks = {check_shape(w)};
+  if (odd_shape) checks.push_back(odd);
+  for (const Workload& c : checks) {
     Problem p(c, 7);
     if (int rc = p.run(fn)) { emit({{"status", "run_error"}, {"error", "Halide error " + std::to_string(rc)}}); return 1; }
     const double err = p.error();

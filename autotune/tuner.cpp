@@ -61,12 +61,12 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   tc.target = resolve_target(tc.target);
   const Halide::Target target(tc.target);
   const schedules::Space space = schedules::cpu_space(w.kernel, target, w.head_dim, w.causal);
-  auto strategy = make_strategy(o.strategy, space, o.seed);
+  auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
 
   // Resume: everything this workload x target already has is seen, and teaches the strategy.
   std::set<std::string> seen;
   for (const Record& r : db.records())
-    if (r.workload_key == w.key() && r.target == tc.target) {
+    if (r.workload_key == w.key() && r.target == tc.target && r.strategy.rfind("autoscheduler:", 0) != 0) {
       const Config c = space.complete(Config::from_json(r.config.dump()));  // older records may lack new knobs
       if (seen.insert(c.to_json()).second) strategy->observe(c, r.ok() ? r.gflops : 0.0);
     }
@@ -113,6 +113,30 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     if (o.max_seconds > 0 && elapsed() >= o.max_seconds) return false;
     return true;
   };
+
+  // Baseline: one of Halide's autoschedulers on the same generator (one trial).
+  const std::string as_prefix = "autoscheduler:";
+  if (o.strategy.rfind(as_prefix, 0) == 0) {
+    const std::string name = o.strategy.substr(as_prefix.size());
+    Config marker;
+    marker.kernel = w.kernel;
+    marker.knobs["autoscheduler_" + name] = 1;  // identity of the baseline in the database
+    if (!db.measured(w.key(), tc.target, marker.hash_hex())) {
+      ++result.trials;
+      const BuildResult b = build_candidate(tc, w, marker, o.work_dir, std::max(o.build_timeout_s, 600.0), name);
+      if (!b.ok) {
+        record(marker, o.strategy, "build_error", b.error, {});
+        ++result.failures;
+      } else {
+        const RunResult rr = run_candidate(tc, b, w, o.run_timeout_s * 5, o.memory_bytes, o.min_time_s, o.repetitions, false);
+        if (record(marker, o.strategy, rr.status, rr.error, rr.times_ms).status != "ok") ++result.failures;
+      }
+    }
+    for (const Record& r : db.records())
+      if (r.workload_key == w.key() && r.target == tc.target && r.strategy == o.strategy && r.ok())
+        result.found = true, result.best = r;
+    return result;
+  }
 
   // The default config first: the baseline every tune must match or beat.
   std::vector<Config> queue;
