@@ -118,6 +118,47 @@ void bm_sdpa(benchmark::State& state, Impl impl, Workload w) {
 }
 
 // The peak as a benchmark of its own: its spread across repetitions shows how steady the machine was.
+// MHA layer, model_dim 512, 8 heads: attune vs the same layer from oneDNN GEMMs + unfused.
+struct MhaData {
+  int batch = 1, seq, model_dim = 512, heads = 8;
+  std::vector<float> x, out, w[4], b[4];
+  explicit MhaData(int s) : seq(s) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> nd;
+    x.resize(size_t(batch) * seq * model_dim);
+    out.resize(x.size());
+    for (float& v : x) v = nd(rng);
+    for (int n = 0; n < 4; ++n) {
+      w[n].resize(size_t(model_dim) * model_dim);
+      b[n].resize(size_t(model_dim));
+      for (float& v : w[n]) v = nd(rng) * 0.05f;
+      for (float& v : b[n]) v = nd(rng);
+    }
+  }
+  double flops() const {  // 4 projections + attention
+    return 4 * 2.0 * batch * seq * double(model_dim) * model_dim + 4.0 * batch * heads * double(seq) * seq * (model_dim / heads);
+  }
+};
+
+void bm_mha_attune(benchmark::State& state, int seq) {
+  MhaData m(seq);
+  attune::MhaWeights w;
+  w.w_q = m.w[0].data(); w.w_k = m.w[1].data(); w.w_v = m.w[2].data(); w.w_o = m.w[3].data();
+  w.b_q = m.b[0].data(); w.b_k = m.b[1].data(); w.b_v = m.b[2].data(); w.b_o = m.b[3].data();
+  for (auto _ : state)
+    attune::multi_head_attention(m.x.data(), m.x.data(), m.out.data(), m.batch, m.seq, m.seq, m.model_dim, m.heads, w);
+  set_counters(state, m.flops());
+}
+
+void bm_mha_onednn(benchmark::State& state, int seq) {
+  MhaData m(seq);
+  for (auto _ : state)
+    attune::bench::onednn_mha(m.x.data(), m.out.data(), m.batch, m.seq, m.model_dim, m.heads, m.w[0].data(),
+                              m.w[1].data(), m.w[2].data(), m.w[3].data(), m.b[0].data(), m.b[1].data(),
+                              m.b[2].data(), m.b[3].data());
+  set_counters(state, m.flops());
+}
+
 void bm_fma_peak(benchmark::State& state) {
   double flops = 0;
   for (auto _ : state) flops = attune::bench::run_fma_chains();
@@ -167,6 +208,10 @@ void register_benchmarks() {
     for (const Impl& peer : kPeers)
       configure(benchmark::RegisterBenchmark((group + peer.name + "/" + w.name).c_str(), bm_sdpa, peer, w));
   }
+  // MHA layer (model_dim 512, 8 heads): its peer, oneDNN GEMMs + the strong unfused attention,
+  // is reported in the "strong" column.
+  configure(benchmark::RegisterBenchmark("mha/attune/S:1024", bm_mha_attune, 1024));
+  configure(benchmark::RegisterBenchmark("mha/onednn_unfused_strong/S:1024", bm_mha_onednn, 1024));
 }
 
 }  // namespace

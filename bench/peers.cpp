@@ -111,3 +111,39 @@ void onednn_unfused_strong(const float* q, const float* k, const float* v, float
 }
 
 }  // namespace attune::bench
+
+namespace attune::bench {
+
+void onednn_mha(const float* x, float* out, int batch, int seq, int model_dim, int heads,
+                const float* w_q, const float* w_k, const float* w_v, const float* w_o,
+                const float* b_q, const float* b_k, const float* b_v, const float* b_o) {
+  const int rows = batch * seq, D = model_dim / heads;
+  const size_t n = size_t(rows) * model_dim;
+  std::vector<float> proj(n), q(n), k(n), v(n), o(n), merged(n);
+  // y = x·Wᵀ + b, then [B, S, H, D] -> [B, H, S, D].
+  auto project_to_heads = [&](const float* w, const float* b, std::vector<float>& dst) {
+    dnnl_sgemm('N', 'T', rows, model_dim, model_dim, 1.0f, x, model_dim, w, model_dim, 0.0f, proj.data(), model_dim);
+#pragma omp parallel for
+    for (int r = 0; r < rows; ++r)
+      for (int f = 0; f < model_dim; ++f) {
+        const int bb = r / seq, s = r % seq, h = f / D, d = f % D;
+        dst[((size_t(bb) * heads + h) * seq + s) * D + d] = proj[size_t(r) * model_dim + f] + b[f];
+      }
+  };
+  project_to_heads(w_q, b_q, q);
+  project_to_heads(w_k, b_k, k);
+  project_to_heads(w_v, b_v, v);
+  onednn_unfused_strong(q.data(), k.data(), v.data(), o.data(), batch, heads, seq, seq, D, SdpaOptions{});
+#pragma omp parallel for
+  for (int r = 0; r < rows; ++r)
+    for (int f = 0; f < model_dim; ++f) {
+      const int bb = r / seq, s = r % seq, h = f / D, d = f % D;
+      merged[size_t(r) * model_dim + f] = o[((size_t(bb) * heads + h) * seq + s) * D + d];
+    }
+  dnnl_sgemm('N', 'T', rows, model_dim, model_dim, 1.0f, merged.data(), model_dim, w_o, model_dim, 0.0f, out, model_dim);
+#pragma omp parallel for
+  for (int r = 0; r < rows; ++r)
+    for (int f = 0; f < model_dim; ++f) out[size_t(r) * model_dim + f] += b_o[f];
+}
+
+}  // namespace attune::bench

@@ -20,3 +20,13 @@ void onednn_unfused_strong(const float* q, const float* k, const float* v, float
                            const SdpaOptions& options = {});
 
 }  // namespace attune::bench
+
+namespace attune::bench {
+
+// The multi-head attention layer from oneDNN GEMMs: Q/K/V projections (dnnl_sgemm + bias),
+// head split, onednn_unfused attention, head merge, output projection. nn.Linear weights.
+void onednn_mha(const float* x, float* out, int batch, int seq, int model_dim, int heads,
+                const float* w_q, const float* w_k, const float* w_v, const float* w_o,
+                const float* b_q, const float* b_k, const float* b_v, const float* b_o);
+
+}  // namespace attune::bench

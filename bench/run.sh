@@ -30,7 +30,7 @@ import json, statistics, sys
 from collections import defaultdict
 
 data = json.load(open(sys.argv[1]))
-gflops, pct, errors, order = defaultdict(list), defaultdict(list), {}, {}
+gflops, errors, order = defaultdict(list), {}, {}
 for b in data["benchmarks"]:
     if b.get("run_type") != "iteration":
         continue  # aggregates are recomputed below from the repetitions
@@ -42,15 +42,16 @@ for b in data["benchmarks"]:
         errors[key] = b.get("error_message", "error")
     elif "GFLOP/s" in b:
         gflops[key].append(b["GFLOP/s"])
-        pct[key].append(b["pct_peak"])
 
 med = lambda xs: statistics.median(xs) if xs else None
 peak_ctx = float(data["context"].get("fma_peak_gflops", "nan"))
 peak_run = gflops.get(("fma_peak", "", ""), [])
-print(f"\nFMA peak: {peak_ctx:.1f} GFLOP/s at startup (best of 5, used for pct_peak)", end="")
+# A busy machine lowers the startup figure too: % of peak uses the best peak seen in the run.
+peak = max([peak_ctx] + peak_run)
+print(f"\nFMA peak: {peak_ctx:.1f} GFLOP/s at startup (best of 5)", end="")
 if peak_run:
-    print(f"; during the run {min(peak_run):.1f}..{max(peak_run):.1f}", end="")
-print(f"; {data['context'].get('threads', '?')} threads")
+    print(f", {min(peak_run):.1f}..{max(peak_run):.1f} between the benchmarks", end="")
+print(f"; {data['context'].get('threads', '?')} threads; %peak below is of {peak:.1f}")
 
 def fmt(x, spec):
     return format(x, spec) if x is not None else "-"
@@ -72,11 +73,11 @@ for group, impl, workload in sorted(order, key=order.get):
     u = med(gflops.get((group, "onednn_unfused", workload), []))
     s = med(gflops.get((group, "onednn_unfused_strong", workload), []))
     print(f"{name:32s} {g:8.1f} {spread:>7s} "
-          f"{med(pct[key]):6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
+          f"{g / peak * 100:6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
           f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s}")
 print("GFLOP/s are medians over repetitions; spread = (max - min) / median of attune's repetitions.")
-# The FMA peak re-measured between the other benchmarks drops when something else shares the cores.
-if len(peak_run) > 1 and min(peak_run) < 0.9 * max(peak_run, default=0):
-    print(f"WARNING: the FMA peak varied {min(peak_run):.0f}..{max(peak_run):.0f} GFLOP/s during the run: "
+# The FMA peak re-measured between the other benchmarks drops when something else uses the cores.
+if peak_run and min(peak_run) < 0.9 * peak:
+    print(f"WARNING: the FMA peak fell to {min(peak_run):.0f} GFLOP/s (best {peak:.0f}) during the run: "
           "the machine was busy, compare only numbers from a quiet run.")
 PY

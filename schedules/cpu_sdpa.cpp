@@ -6,6 +6,8 @@
 // PV is register-blocked pv_rows x pv_width along head_dim. K is transposed once up front.
 #include "schedules/apply.h"
 
+#include <algorithm>
+
 #include "attune/attention.h"
 
 namespace attune::schedules {
@@ -140,8 +142,9 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   for (Func fn : {f.bscore, f.bmax, f.bsum, f.bpv}) fn.compute_root();
   f.bscore.reorder(jj, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
   if (k.k_transpose) {
-    // Scores from the transposed K: register tiles of qk_rows x 4 vectors of keys.
-    f.bscore.split(jj, jO, jI, 4 * k.vec).split(i, iO, iI, k.qk_rows).reorder(jI, iI, jO, iO, task)
+    // Scores from the transposed K: register tiles of qk_rows x (up to) 4 vectors of keys.
+    f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block)).split(i, iO, iI, k.qk_rows)
+        .reorder(jI, iI, jO, iO, task)
         .vectorize(jI, k.vec).unroll(iI);
     f.bdot.compute_at(f.bscore, jO).vectorize(jj, k.vec).unroll(i);
     f.bdot.update().reorder(jj, i, f.rd.x).vectorize(jj, k.vec).unroll(i);
