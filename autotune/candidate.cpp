@@ -57,11 +57,12 @@ RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workloa
                         double timeout_s, long long memory_bytes, double min_time_s, int repetitions,
                         bool odd_shape_check) {
   RunResult r;
-  ProcessResult p = run_process({tc.runner_exe, "--library", b.library, "--function", b.function,
-                                 "--workload", w.to_json(), "--min-time", std::to_string(min_time_s),
-                                 "--repetitions", std::to_string(repetitions), "--odd-shape",
-                                 odd_shape_check ? "1" : "0"},
-                                {timeout_s, memory_bytes});
+  std::vector<std::string> argv = {tc.runner_exe, "--library", b.library, "--function", b.function,
+                                   "--workload", w.to_json(), "--min-time", std::to_string(min_time_s),
+                                   "--repetitions", std::to_string(repetitions), "--odd-shape",
+                                   odd_shape_check ? "1" : "0"};
+  if (!tc.pin_cpus.empty()) argv.insert(argv.begin(), {"taskset", "-c", tc.pin_cpus});
+  ProcessResult p = run_process(argv, {timeout_s, memory_bytes});
   if (p.timed_out) {
     r.status = "timeout";
     r.error = p.describe();

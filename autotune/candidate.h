@@ -18,6 +18,7 @@ struct Toolchain {
   std::string runner_exe;      // attune-runner
   std::string compiler = "c++";
   std::string target = "host"; // Halide target string
+  std::string pin_cpus;        // e.g. "0-1": the runner is started under taskset -c (empty: no pinning)
 };
 
 struct BuildResult {

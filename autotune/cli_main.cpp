@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "attune/attention.h"
 #include "autotune/database.h"
@@ -187,8 +188,13 @@ int cmd_tune(int argc, char** argv) {
     o.seed = std::uint64_t(a.get_int("seed"));
     o.min_time_s = std::stod(a.get("min-time"));
     o.work_dir = std::filesystem::temp_directory_path().string() + "/attune-tune-" + std::to_string(getpid());
-    if (a.get_int("threads") > 0) setenv("HL_NUM_THREADS", a.get("threads").c_str(), 1);  // read by the Halide runtime
-    (void)a.has("pin");
+    // The candidates' Halide runtime sizes its thread pool from HL_NUM_THREADS (inherited).
+    const int threads = a.get_int("threads");
+    if (threads > 0) setenv("HL_NUM_THREADS", a.get("threads").c_str(), 1);
+    if (a.has("pin")) {
+      const int n = threads > 0 ? threads : int(std::thread::hardware_concurrency());
+      o.toolchain.pin_cpus = "0-" + std::to_string(std::max(0, n - 1));
+    }
     std::fprintf(stderr, "tuning %s on %s with %s\n", w.key().c_str(), resolve_target(o.toolchain.target).c_str(),
                  o.strategy.c_str());
     const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, w.key(), tty); });
