@@ -53,8 +53,8 @@ class Args {
     }
     return true;
   }
-  std::string get(const std::string& name) const { return const_cast<Args*>(this)->find(name)->value; }
-  bool has(const std::string& name) const { return const_cast<Args*>(this)->find(name)->set; }
+  std::string get(const std::string& name) const { return flag(name).value; }
+  bool has(const std::string& name) const { return flag(name).set; }
   int get_int(const std::string& name) const {
     try {
       return std::stoi(get(name));
@@ -76,6 +76,11 @@ class Args {
     for (Flag& f : flags_)
       if (f.name == name) return &f;
     return nullptr;
+  }
+  const Flag& flag(const std::string& name) const {
+    for (const Flag& f : flags_)
+      if (f.name == name) return f;
+    throw std::logic_error("attune " + command_ + ": no flag --" + name + " declared");
   }
 };
 
@@ -102,7 +107,6 @@ Workload parse_shape(const std::string& s, const Args& a) {
       std::string(x, 4) != "xxxx" || *std::min_element(v, v + 5) <= 0)
     throw attune::Error("attune tune: --shape must be BxHxSqxSkvxD with positive sizes, got '" + s + "'");
   w.batch = v[0]; w.num_heads = v[1]; w.seq_q = v[2]; w.seq_kv = v[3]; w.head_dim = v[4];
-  w.kernel = a.get("kernel");
   w.causal = a.has("causal");
   w.mask = a.has("mask");
   w.num_kv_heads = a.has("kv-heads") ? a.get_int("kv-heads") : 0;
@@ -174,6 +178,7 @@ int cmd_tune(int argc, char** argv) {
   if (a.get("preset") == "standard") workloads = standard_workloads();
   else if (!a.get("preset").empty()) throw attune::Error("attune tune: unknown --preset '" + a.get("preset") + "'");
   else workloads.push_back(parse_shape(a.get("shape"), a));
+  for (Workload& w : workloads) w.kernel = a.get("kernel");
 
   Database db(a.get("db"));
   const bool tty = isatty(2);
@@ -325,6 +330,29 @@ int cmd_plot(int argc, char** argv) {
   return 0;
 }
 
+int cmd_which(int argc, char** argv) {
+  Args a("which", "Which compiled kernel, target and schedule config a call would run in this build.");
+  a.opt("function", "sdpa", "sdpa or attention_probs")
+      .opt("shape", "1x8x1024x1024x64", "BxHxSqxSkvxD")
+      .sw("causal", "causal attention")
+      .sw("mask", "with a key padding mask")
+      .opt("kv-heads", "", "KV heads (GQA/MQA)");
+  if (!a.parse(argc, argv)) return 0;
+  const Workload w = parse_shape(a.get("shape"), a);
+  attune::SdpaOptions o;
+  o.causal = w.causal;
+  o.num_kv_heads = w.num_kv_heads;
+  static const std::uint8_t any_mask = 1;
+  if (w.mask) o.key_padding_mask = &any_mask;
+  const attune::DispatchInfo d =
+      attune::describe_dispatch(a.get("function"), w.batch, w.num_heads, w.seq_q, w.seq_kv, w.head_dim, o);
+  std::printf("kernel  %s%s\ntarget  %s\nconfig  %s\nhash    %s\n", d.kernel.c_str(),
+              d.decode ? " (decode)" : "", d.target.c_str(),
+              d.config.empty() ? "(default schedule of the space)" : d.config.c_str(),
+              d.config_hash.empty() ? "-" : d.config_hash.c_str());
+  return 0;
+}
+
 void usage() {
   std::printf(
       "usage: attune <command> [flags]   (attune <command> --help for its flags)\n\n"
@@ -332,7 +360,8 @@ void usage() {
       "  tune     search schedules for a workload on this machine (resumable)\n"
       "  show     best config per workload in a tuning database\n"
       "  export   best configs -> schedules/tuned/<target>.json for the build\n"
-      "  plot     PNG of best-so-far GFLOP/s against trials and time\n");
+      "  plot     PNG of best-so-far GFLOP/s against trials and time\n"
+      "  which    which compiled kernel and config a call would run in this build\n");
 }
 
 }  // namespace
@@ -348,6 +377,7 @@ int main(int argc, char** argv) {
     if (cmd == "show") return cmd_show(argc - 2, argv + 2);
     if (cmd == "export") return cmd_export(argc - 2, argv + 2);
     if (cmd == "plot") return cmd_plot(argc - 2, argv + 2);
+    if (cmd == "which") return cmd_which(argc - 2, argv + 2);
     std::fprintf(stderr, "attune: unknown command '%s'\n", cmd.c_str());
     usage();
     return 2;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -139,6 +140,34 @@ void run_attention(const char* api, const std::string& generator, const float* q
 }
 
 }  // namespace
+
+DispatchInfo describe_dispatch(const std::string& function, int batch, int num_heads, int seq_q,
+                               int seq_kv, int head_dim, const SdpaOptions& options) {
+  if (function != "sdpa" && function != "attention_probs")
+    throw Error("attune::describe_dispatch: function must be \"sdpa\" or \"attention_probs\", got \"" + function + "\"");
+  const char* api = "describe_dispatch";
+  require_positive(api, batch, "batch");
+  require_positive(api, num_heads, "num_heads");
+  require_positive(api, seq_q, "seq_q");
+  require_positive(api, seq_kv, "seq_kv");
+  require_positive(api, head_dim, "head_dim");
+  if (head_dim > kMaxHeadDim) fail(api, "head_dim must be <= " + std::to_string(kMaxHeadDim));
+  const KernelEntry& e = select_kernel(api, function, head_dim, options.causal,
+                                       options.key_padding_mask != nullptr, seq_q);
+  DispatchInfo info;
+  info.kernel = e.name;
+  info.target = e.target;
+  info.config = e.config;
+  info.decode = e.decode;
+  if (!info.config.empty()) {  // the same identity as schedules::Config::hash_hex()
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char ch : info.config) h = (h ^ ch) * 1099511628211ull;
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    info.config_hash = buf;
+  }
+  return info;
+}
 
 void sdpa(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
           int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <string>
 
 namespace attune {
 
@@ -50,6 +51,18 @@ void multi_head_attention(const float* x_q, const float* x_kv, float* out,
                           int batch, int seq_q, int seq_kv, int model_dim, int num_heads,
                           const MhaWeights& weights, const SdpaOptions& options = {},
                           float* attn_weights = nullptr);
+
+// Which compiled kernel a call would run (introspection; `attune which` prints it).
+struct DispatchInfo {
+  std::string kernel;       // compiled function, e.g. "attune_sdpa_d64_causal"
+  std::string target;       // Halide target it was compiled for
+  std::string config;       // schedule Config JSON ("" = the schedule space's default)
+  std::string config_hash;  // FNV-1a 64 of the canonical config JSON, as in the tuning database
+  bool decode = false;      // a decode kernel (seq_q <= 16)
+};
+// `function` is "sdpa" or "attention_probs"; validates the arguments like the call would.
+DispatchInfo describe_dispatch(const std::string& function, int batch, int num_heads, int seq_q,
+                               int seq_kv, int head_dim, const SdpaOptions& options = {});
 
 // Number of threads attune kernels may use (0 = all cores, the default).
 void set_num_threads(int n);
