@@ -50,11 +50,14 @@ const KernelEntry& select_kernel(const char* api, const std::string& generator, 
   const KernelEntry* best = nullptr;
   int best_score = -1;
   const bool decode = seq_q <= detail::kDecodeMaxSeqQ;
+  const detail::Isa isa = detail::isa_limit();
   for (const KernelEntry& e : detail::kernel_table()) {
     if (generator != e.generator || e.causal != causal || e.has_mask != has_mask) continue;
     if (e.head_dim != head_dim && e.head_dim != 0) continue;
     if (e.decode && !decode) continue;
-    const int score = (e.head_dim == head_dim ? 2 : 0) + (e.decode == decode ? 1 : 0);
+    if (e.isa > isa) continue;
+    // The best ISA first, then a specialised head_dim, then the right bucket.
+    const int score = int(e.isa) * 4 + (e.head_dim == head_dim ? 2 : 0) + (e.decode == decode ? 1 : 0);
     if (score > best_score) best = &e, best_score = score;
   }
   if (best) return *best;
@@ -159,6 +162,7 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
   info.target = e.target;
   info.config = e.config;
   info.decode = e.decode;
+  info.isa = detail::isa_name(e.isa);
   if (!info.config.empty()) {  // the same identity as schedules::Config::hash_hex()
     std::uint64_t h = 1469598103934665603ull;
     for (unsigned char ch : info.config) h = (h ^ ch) * 1099511628211ull;

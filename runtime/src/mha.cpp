@@ -18,10 +18,14 @@ using Halide::Runtime::Buffer;
 
 [[noreturn]] void fail(const std::string& msg) { throw Error("attune::multi_head_attention: " + msg); }
 
+// The linear kernel of the best ISA level allowed.
 const detail::KernelEntry& linear_kernel() {
+  const detail::KernelEntry* best = nullptr;
   for (const detail::KernelEntry& e : detail::kernel_table())
-    if (std::string(e.generator) == "linear") return e;
-  fail("no linear kernel in this build");
+    if (std::string(e.generator) == "linear" && e.isa <= detail::isa_limit() && (!best || e.isa > best->isa))
+      best = &e;
+  if (!best) fail("no linear kernel in this build");
+  return *best;
 }
 
 // A [b, h, s, inner] row-major tensor as the Halide view (inner, s, h, b).

@@ -17,6 +17,12 @@ using AnyFn = void (*)();
 
 constexpr int kDecodeMaxSeqQ = 16;
 
+// CPU ISA levels kernels are compiled for, in increasing order.
+enum class Isa { ksse41 = 0, kavx2 = 1, kavx512 = 2 };
+Isa cpu_isa();        // the best level this CPU supports
+Isa isa_limit();      // cpu_isa() capped by attune::set_max_isa()
+const char* isa_name(Isa isa);
+
 struct KernelEntry {
   const char* name;        // C function name
   const char* generator;   // "sdpa", "attention_probs" or "linear" (says which signature fn has)
@@ -24,6 +30,7 @@ struct KernelEntry {
   bool causal;
   bool has_mask;
   bool decode;             // specialised for seq_q <= kDecodeMaxSeqQ (split-KV schedule)
+  Isa isa;                 // the CPU ISA level the kernel needs
   const char* target;      // Halide target string it was compiled for
   const char* config;      // schedule Config JSON ("" = generator default)
   AnyFn fn;

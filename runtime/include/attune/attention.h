@@ -59,10 +59,17 @@ struct DispatchInfo {
   std::string config;       // schedule Config JSON ("" = the schedule space's default)
   std::string config_hash;  // FNV-1a 64 of the canonical config JSON, as in the tuning database
   bool decode = false;      // a decode kernel (seq_q <= 16)
+  std::string isa;          // CPU ISA level of the kernel: avx512, avx2 or sse41
 };
 // `function` is "sdpa" or "attention_probs"; validates the arguments like the call would.
 DispatchInfo describe_dispatch(const std::string& function, int batch, int num_heads, int seq_q,
                                int seq_kv, int head_dim, const SdpaOptions& options = {});
+
+// Caps the CPU ISA level the dispatch may use ("avx512", "avx2", "sse41"; "" = the best this
+// CPU supports, the default). Kernels are compiled for each level; this selects among them
+// (tests run every compiled level on one machine). max_isa() is the level in effect.
+void set_max_isa(const std::string& isa);
+std::string max_isa();
 
 // Number of threads attune kernels may use (0 = all cores, the default).
 void set_num_threads(int n);
