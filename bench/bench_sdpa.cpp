@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "bandwidth.h"
 #include "fma_peak.h"
 #include "peers.h"
 #include "reference/reference.h"
@@ -115,6 +116,11 @@ void bm_sdpa(benchmark::State& state, Impl impl, Workload w) {
   }
   for (auto _ : state) d.run(impl, w);
   set_counters(state, w.flops());
+  // Compulsory memory traffic (q, k, v read once, out written once): decode is bound by it.
+  const double gb = 4e-9 * double(d.q.size() + d.k.size() + d.v.size() + d.out.size());
+  state.counters["GB/s"] = benchmark::Counter(gb, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["pct_bw"] = benchmark::Counter(gb * 100 / attune::bench::read_bandwidth_gbs(),
+                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The peak as a benchmark of its own: its spread across repetitions shows how steady the machine was.
@@ -224,6 +230,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "attune_bench: fp32 FMA peak %.1f GFLOP/s on %u threads\n", peak,
                std::thread::hardware_concurrency());
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(peak));
+  const double bw = attune::bench::read_bandwidth_gbs();
+  std::fprintf(stderr, "attune_bench: read bandwidth %.1f GB/s\n", bw);
+  benchmark::AddCustomContext("read_bandwidth_gbs", std::to_string(bw));
   benchmark::AddCustomContext("threads", std::to_string(std::thread::hardware_concurrency()));
   register_benchmarks();
   benchmark::RunSpecifiedBenchmarks();
