@@ -17,20 +17,22 @@ void apply_linear_cpu(const Config& c, generators::LinearFuncs& f, const Target&
       .fuse(so, h, task)
       .fuse(task, b, task)
       .parallel(task);
-  // Feature tiles: when the features cover a whole tile, the last tile shifts inwards so every
-  // register tile is full width (constant-size accumulators); narrower outputs are predicated.
+  // Register tiles must be constant-size to live in registers: row groups shift inwards inside
+  // a task (row_tile is a multiple of rows); feature tiles shift inwards when the features
+  // cover a whole tile, narrower outputs are predicated.
   Expr features = f.out.output_buffer().dim(0).extent();
   for (bool full : {true, false}) {
     Stage st = full ? Stage(f.out.specialize(features >= width)) : Stage(f.out);
     const TailStrategy tail = full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
     st.split(n, no, ni, width, tail)
-        .split(si, sO, sI, rows, TailStrategy::GuardWithIf)
+        .split(si, sO, sI, rows, TailStrategy::ShiftInwards)
         .reorder(ni, sI, no, sO, task)
         .vectorize(ni, vec, tail)
         .unroll(sI);
   }
   f.dot.compute_at(f.out, no).unroll(s).vectorize(n, vec, TailStrategy::GuardWithIf);
   f.dot.update().reorder(n, s, f.r.x, f.r.y).unroll(s).vectorize(n, vec, TailStrategy::GuardWithIf);
+  f.dot.store_in(MemoryType::Stack);  // small register tile: never the heap
 }
 
 }  // namespace attune::schedules

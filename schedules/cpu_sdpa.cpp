@@ -68,7 +68,7 @@ void schedule_row_stat(const Knobs& k, Func stat, RVar rk, Var row, LoopLevel at
 
 // PV register tile (rows x pv_width accumulators), reduced over the keys `rk`.
 void schedule_pv(const Knobs& k, Func pv, Var d, Var row, RVar rk, LoopLevel at) {
-  pv.compute_at(at).unroll(row);
+  pv.compute_at(at).unroll(row).store_in(MemoryType::Stack);
   pv.update().reorder(d, row, rk).unroll(row);
   if (k.d_tail == TailStrategy::GuardWithIf) {  // extent along d not a constant: predicate
     pv.vectorize(d, k.vec, TailStrategy::GuardWithIf);
