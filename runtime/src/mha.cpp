@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -74,21 +75,22 @@ void multi_head_attention(const float* x_q, const float* x_kv, float* out, int b
     if (std::int64_t(batch) * s * model_dim > std::numeric_limits<std::int32_t>::max() / 4)
       fail("batch x seq x model_dim too large (each tensor must stay below 2 GiB)");
 
-  // Projections straight into the head layout [B, H, S, D].
-  std::vector<float> q(size_t(batch) * num_heads * seq_q * head_dim), k(size_t(batch) * kv_heads * seq_kv * head_dim),
-      v(k.size()), o(q.size());
+  // Projections straight into the head layout [B, H, S, D] (scratch left uninitialised: every
+  // element is written by the kernels).
+  const size_t nq = size_t(batch) * num_heads * seq_q * head_dim, nkv = size_t(batch) * kv_heads * seq_kv * head_dim;
+  std::unique_ptr<float[]> q(new float[nq]), k(new float[nkv]), v(new float[nkv]), o(new float[nq]);
   Buffer<float> xq = view(x_q, model_dim, seq_q, 1, batch), xkv = view(x_kv, model_dim, seq_kv, 1, batch);
-  Buffer<float> qb = view(q.data(), head_dim, seq_q, num_heads, batch);
-  Buffer<float> kb = view(k.data(), head_dim, seq_kv, kv_heads, batch), vb = view(v.data(), head_dim, seq_kv, kv_heads, batch);
+  Buffer<float> qb = view(q.get(), head_dim, seq_q, num_heads, batch);
+  Buffer<float> kb = view(k.get(), head_dim, seq_kv, kv_heads, batch), vb = view(v.get(), head_dim, seq_kv, kv_heads, batch);
   linear(xq, weights.w_q, weights.b_q, qb);
   linear(xkv, weights.w_k, weights.b_k, kb);
   linear(xkv, weights.w_v, weights.b_v, vb);
 
-  sdpa(q.data(), k.data(), v.data(), o.data(), batch, num_heads, seq_q, seq_kv, head_dim, options);
-  if (attn_weights) attention_probs(q.data(), k.data(), attn_weights, batch, num_heads, seq_q, seq_kv, head_dim, options);
+  sdpa(q.get(), k.get(), v.get(), o.get(), batch, num_heads, seq_q, seq_kv, head_dim, options);
+  if (attn_weights) attention_probs(q.get(), k.get(), attn_weights, batch, num_heads, seq_q, seq_kv, head_dim, options);
 
   // Output projection reads the head layout as its input features (h * D + d).
-  Buffer<float> ob = view(o.data(), head_dim, seq_q, num_heads, batch);
+  Buffer<float> ob = view(o.get(), head_dim, seq_q, num_heads, batch);
   Buffer<float> yb = view(out, model_dim, seq_q, 1, batch);
   linear(ob, weights.w_o, weights.b_o, yb);
 }
