@@ -264,7 +264,8 @@ int cmd_export(int argc, char** argv) {
   for (const std::string& key : keys)
     for (const Record& b : db.best(key, target, 1))
       kernels.push_back({{"workload_key", key}, {"workload", b.workload}, {"config", b.config},
-                         {"config_hash", b.config_hash}, {"gflops", b.gflops}, {"cpu", b.cpu}});
+                         {"config_hash", attune::schedules::Config::from_json(b.config.dump()).hash_hex()},
+                         {"gflops", b.gflops}, {"cpu", b.cpu}});
   const std::string out = a.get("out").empty() ? "schedules/tuned/" + target + ".json" : a.get("out");
   if (std::filesystem::path(out).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
   std::ofstream(out) << nlohmann::json{{"target", target}, {"format", 1}, {"kernels", kernels}}.dump(2) << "\n";

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -41,6 +42,8 @@ Config Config::from_json(const std::string& text) {
     if (!j["knobs"].is_object()) throw Error("config: 'knobs' must be an object");
     for (const auto& [k, v] : j["knobs"].items()) {
       if (!v.is_number_integer()) throw Error("config: knob '" + k + "' must be an integer");
+      if (v.is_number_unsigned() && v.get<std::uint64_t>() > std::uint64_t(INT64_MAX))
+        throw Error("config: knob '" + k + "' is outside the 64-bit integer range");
       c.knobs[k] = v.get<std::int64_t>();
     }
   }
@@ -48,7 +51,7 @@ Config Config::from_json(const std::string& text) {
 }
 
 std::uint64_t Config::hash() const {
-  std::uint64_t h = 1469598103934665603ull;
+  std::uint64_t h = 14695981039346656037ull;
   for (unsigned char ch : to_json()) h = (h ^ ch) * 1099511628211ull;
   return h;
 }

@@ -1,7 +1,13 @@
 // schedules::Config (JSON identity) and schedules::Space (domains, constraints, operators).
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
 #include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "attune/attention.h"
 #include "schedules/config.h"
@@ -36,6 +42,128 @@ TEST(Config, BadJsonThrows) {
   Config c;
   c.kernel = "sdpa";
   EXPECT_THROW(c.get("q_tile"), Error);
+}
+
+// FNV-1a 64 of a string, written out independently of config.cpp.
+std::uint64_t fnv1a64(const std::string& s) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+TEST(Config, CanonicalJsonIsSortedCompactAndStable) {
+  Config c;
+  c.kernel = "attention_probs";
+  c.knobs["z_last"] = -3;
+  c.knobs["a_first"] = 7;
+  c.knobs["m_mid"] = std::numeric_limits<std::int64_t>::min();
+  const std::string json = c.to_json();
+  EXPECT_EQ(json, R"({"kernel":"attention_probs","knobs":{"a_first":7,"m_mid":-9223372036854775808,"z_last":-3}})");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(c.hash()));
+  EXPECT_EQ(c.hash_hex(), hex);
+  // Parsing any spelling of the same config (spaces, other key order) gives the same identity.
+  const Config parsed = Config::from_json(
+      "{ \"knobs\" : { \"z_last\" : -3, \"m_mid\": -9223372036854775808,\n \"a_first\":7 },\n \"kernel\": \"attention_probs\" }");
+  EXPECT_EQ(parsed, c);
+  EXPECT_EQ(parsed.to_json(), json);
+  EXPECT_EQ(parsed.hash(), c.hash());
+  EXPECT_EQ(Config::from_json(json).to_json(), json);
+}
+
+TEST(Config, EmptyKnobsRoundTrip) {
+  Config c;
+  c.kernel = "sdpa";
+  EXPECT_EQ(c.to_json(), R"({"kernel":"sdpa","knobs":{}})");
+  EXPECT_EQ(Config::from_json(c.to_json()), c);
+  EXPECT_EQ(Config::from_json(R"({"kernel":"sdpa"})"), c);  // knobs may be left out
+}
+
+TEST(Config, HashChangesWithEveryField) {
+  Config a;
+  a.kernel = "sdpa";
+  a.knobs = {{"q_tile", 32}, {"vec", 16}};
+  std::set<std::uint64_t> hashes{a.hash()};
+  std::set<std::string> hexes{a.hash_hex()};
+  Config b = a;
+  b.kernel = "attention_probs";
+  hashes.insert(b.hash()); hexes.insert(b.hash_hex());
+  b = a;
+  b.knobs["vec"] = 8;
+  hashes.insert(b.hash()); hexes.insert(b.hash_hex());
+  b = a;
+  b.knobs["extra"] = 0;  // a new knob, even with value 0
+  hashes.insert(b.hash()); hexes.insert(b.hash_hex());
+  b = a;
+  b.knobs.erase("vec");
+  hashes.insert(b.hash()); hexes.insert(b.hash_hex());
+  EXPECT_EQ(hashes.size(), 5u);
+  EXPECT_EQ(hexes.size(), 5u);
+  // Stable: the same value every time, and for a copy.
+  const Config copy = a;
+  EXPECT_EQ(copy.hash(), a.hash());
+  EXPECT_EQ(Config::from_json(a.to_json()).hash_hex(), a.hash_hex());
+}
+
+TEST(Config, BadInputsThrowAttuneError) {
+  for (const char* bad : {"", "not json", "[]", "null", "42", R"({"kernel":7,"knobs":{}})",
+                          R"({"kernel":"sdpa","knobs":{"q_tile":"32"}})",
+                          R"({"kernel":"sdpa","knobs":{"q_tile":true}})",
+                          R"({"kernel":"sdpa","knobs":{"q_tile":null}})",
+                          R"({"kernel":"sdpa","knobs":{"q_tile":{"v":1}}})",
+                          R"({"kernel":"sdpa","knobs":{"q_tile":32})", R"({"kernel":"sdpa","knobs":7})"})
+    EXPECT_THROW(Config::from_json(bad), Error) << bad;
+  try {
+    Config::from_json(R"({"kernel":"sdpa","knobs":{"q_tile":2.5}})");
+    FAIL() << "no error for a fractional knob";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("q_tile"), std::string::npos) << e.what();
+  }
+  Config c;
+  c.kernel = "sdpa";
+  try {
+    c.get("kv_block");
+    FAIL() << "no error for a missing knob";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("kv_block"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(c.get_or("kv_block", 64), 64);
+}
+
+// The shipped tuned files record each config's identity as the tuner computed it: parsing the
+// config back gives the same canonical hash (ids are stable across processes and builds).
+TEST(Config, ShippedTunedFilesCarryTheirConfigsHash) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(ATTUNE_TUNED_DIR)) {
+    if (entry.path().extension() != ".json") continue;
+    std::ifstream in(entry.path());
+    const nlohmann::json file = nlohmann::json::parse(in);
+    for (const auto& k : file.at("kernels")) {
+      const Config c = Config::from_json(k.at("config").dump());
+      EXPECT_EQ(c.hash_hex(), k.at("config_hash").get<std::string>()) << entry.path() << ": " << c.to_json();
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0) << "no tuned configs under " << ATTUNE_TUNED_DIR;
+}
+
+// hash() is the standard FNV-1a 64 of to_json() (published test vectors).
+TEST(Config, HashIsStandardFnv1a64) {
+  EXPECT_EQ(fnv1a64(""), 0xcbf29ce484222325ull);  // the published test vectors
+  EXPECT_EQ(fnv1a64("a"), 0xaf63dc4c8601ec8cull);
+  Config c;
+  c.kernel = "sdpa";
+  c.knobs["q_tile"] = 32;
+  EXPECT_EQ(c.hash(), fnv1a64(c.to_json()));
+}
+
+// Values outside int64 are rejected, not wrapped.
+TEST(Config, KnobOutsideInt64IsRejected) {
+  EXPECT_THROW(Config::from_json(R"({"kernel":"sdpa","knobs":{"q_tile":9223372036854775808}})"), Error);
+  EXPECT_THROW(Config::from_json(R"({"kernel":"sdpa","knobs":{"q_tile":18446744073709551615}})"), Error);
 }
 
 SpaceParams params(int head_dim, bool causal) {

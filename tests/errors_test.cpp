@@ -35,7 +35,56 @@ TEST(Errors, NullPointers) {
   expect_error(a, "k is null", a.q.data(), nullptr, a.v.data(), a.out.data());
   expect_error(a, "v is null", a.q.data(), a.k.data(), nullptr, a.out.data());
   expect_error(a, "out is null", a.q.data(), a.k.data(), a.v.data(), nullptr);
+  for (float x : a.out) ASSERT_EQ(x, 42.0f) << "out written on error";
   EXPECT_THROW(attention_probs(a.q.data(), a.k.data(), nullptr, 2, 2, 8, 8, 64), Error);
+}
+
+// Expects attention_probs(args) to throw attune::Error mentioning `needle`, probs untouched.
+void expect_probs_error(const Args& a, const std::string& needle, bool null_q = false, bool null_k = false,
+                        bool null_probs = false) {
+  std::vector<float> probs(size_t(2) * 2 * 8 * 8, 42.0f);
+  try {
+    attention_probs(null_q ? nullptr : a.q.data(), null_k ? nullptr : a.k.data(),
+                    null_probs ? nullptr : probs.data(), a.batch, a.heads, a.seq_q, a.seq_kv, a.head_dim,
+                    a.options);
+    FAIL() << "no attune::Error for " << needle;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+  for (float x : probs) ASSERT_EQ(x, 42.0f) << "probs written on error";
+}
+
+TEST(Errors, AttentionProbsNamesTheArgument) {
+  Args a;
+  expect_probs_error(a, "q is null", true);
+  expect_probs_error(a, "k is null", false, true);
+  expect_probs_error(a, "probs is null", false, false, true);
+  for (int bad : {0, -5}) {
+    a = Args(); a.batch = bad; expect_probs_error(a, "batch");
+    a = Args(); a.heads = bad; expect_probs_error(a, "num_heads");
+    a = Args(); a.seq_q = bad; expect_probs_error(a, "seq_q");
+    a = Args(); a.seq_kv = bad; expect_probs_error(a, "seq_kv");
+    a = Args(); a.head_dim = bad; expect_probs_error(a, "head_dim");
+  }
+  a = Args(); a.options.num_kv_heads = 3; expect_probs_error(a, "num_kv_heads");
+  a = Args(); a.options.scale = -2.0f; expect_probs_error(a, "scale");
+  a = Args(); a.seq_q = a.seq_kv = INT_MAX; a.batch = a.heads = INT_MAX / 2;
+  expect_probs_error(a, "overflows");
+  // q and k fit in int64 bytes (2^62), the [B, H, Sq, Skv] probs do not.
+  a = Args(); a.batch = a.heads = 1 << 15; a.seq_q = a.seq_kv = 1 << 30; a.head_dim = 1;
+  expect_probs_error(a, "probs has too many elements");
+}
+
+TEST(Errors, ErrorIsARuntimeErrorWithTheApiName) {
+  Args a;
+  a.heads = 0;
+  try {
+    sdpa(a.q.data(), a.k.data(), a.v.data(), a.out.data(), a.batch, a.heads, a.seq_q, a.seq_kv, a.head_dim);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {  // attune::Error is a std::runtime_error
+    EXPECT_NE(std::string(e.what()).find("sdpa"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("num_heads"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Errors, NonPositiveSizes) {
@@ -61,6 +110,10 @@ TEST(Errors, KvHeads) {
   expect_error(a, "num_kv_heads");
   a.options.num_kv_heads = -1;
   expect_error(a, "num_kv_heads");
+  a.options.num_kv_heads = 4;  // more KV heads than heads
+  expect_error(a, "num_kv_heads");
+  a.options.num_kv_heads = INT_MIN;
+  expect_error(a, "num_kv_heads");
 }
 
 TEST(Errors, Scale) {
@@ -71,6 +124,11 @@ TEST(Errors, Scale) {
   expect_error(a, "scale");
   a.options.scale = std::numeric_limits<float>::infinity();
   expect_error(a, "scale");
+  a.options.scale = -std::numeric_limits<float>::infinity();
+  expect_error(a, "scale");
+  a.options.scale = -0.0f;  // -0 == 0: the default scale, not an error
+  EXPECT_NO_THROW(sdpa(a.q.data(), a.k.data(), a.v.data(), a.out.data(), a.batch, a.heads, a.seq_q,
+                       a.seq_kv, a.head_dim, a.options));
 }
 
 TEST(Errors, ElementCountOverflow) {

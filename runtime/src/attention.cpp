@@ -164,7 +164,7 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
   info.decode = e.decode;
   info.isa = detail::isa_name(e.isa);
   if (!info.config.empty()) {  // the same identity as schedules::Config::hash_hex()
-    std::uint64_t h = 1469598103934665603ull;
+    std::uint64_t h = 14695981039346656037ull;
     for (unsigned char ch : info.config) h = (h ^ ch) * 1099511628211ull;
     char buf[17];
     std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
