@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "attune/attention.h"
+
 namespace attune::autotune {
 
 double RunResult::median_ms() const {
@@ -25,7 +27,7 @@ BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedu
       "target=" + tc.target, "head_dim=" + std::to_string(w.head_dim),
       std::string("causal=") + (w.causal ? "true" : "false"),
       std::string("has_mask=") + (w.mask ? "true" : "false")};
-  if (w.kernel == "sdpa") gen.push_back(std::string("decode=") + (w.seq_q <= 16 ? "true" : "false"));
+  if (w.kernel == "sdpa") gen.push_back(std::string("decode=") + (w.seq_q <= attune::kDecodeMaxSeqQ ? "true" : "false"));
   if (autoscheduler.empty()) {
     gen.push_back("config=" + c.to_json());
   } else {

@@ -1,9 +1,9 @@
 #include "workload.h"
 
-#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "attune/attention.h"
+#include "reference/reference.h"
 
 namespace attune::autotune {
 
@@ -41,13 +41,7 @@ Workload Workload::from_json(const std::string& text) {
 }
 
 double Workload::flops() const {
-  double pairs = double(seq_q) * seq_kv;
-  if (causal) {  // bottom-right aligned: row i sees min(seq_kv, i + 1 + seq_kv - seq_q) keys
-    pairs = 0;
-    for (int i = 0; i < seq_q; ++i)
-      pairs += std::clamp<double>(double(i) + 1 + seq_kv - seq_q, 0, seq_kv);
-  }
-  return 4.0 * batch * num_heads * pairs * head_dim;
+  return 4.0 * batch * num_heads * reference::visible_pairs(seq_q, seq_kv, causal) * head_dim;
 }
 
 }  // namespace attune::autotune

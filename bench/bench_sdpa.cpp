@@ -48,15 +48,9 @@ struct Workload {
     o.num_kv_heads = kv_heads;
     return o;
   }
-  // Visible query-key pairs x 4 x head_dim, as autotune::Workload::flops(): causal masks are
-  // bottom-right aligned (row i sees i + 1 + seq_kv - seq_q keys), about half for seq_q == seq_kv.
+  // Visible query-key pairs x 4 x head_dim (causal: bottom-right aligned, about half).
   double flops() const {
-    double pairs = double(seq_q) * seq_kv;
-    if (causal) {
-      pairs = 0;
-      for (int i = 0; i < seq_q; ++i) pairs += std::clamp<double>(double(i) + 1 + seq_kv - seq_q, 0, seq_kv);
-    }
-    return 4.0 * batch * heads * pairs * head_dim;
+    return 4.0 * batch * heads * attune::reference::visible_pairs(seq_q, seq_kv, causal) * head_dim;
   }
 };
 

@@ -153,7 +153,7 @@ function(attune_load_tuned_configs PATH ISA)
       endforeach ()
       math(EXPR pairs "${seq_q} * ${seq_kv}")
       set(bucket "")
-      if (seq_q LESS_EQUAL 16)  # decode workloads tune the decode kernels
+      if (seq_q LESS_EQUAL 16)  # decode workloads (attune::kDecodeMaxSeqQ) tune the decode kernels
         set(bucket "decode_")
       endif ()
       set(var ATTUNE_TUNED_${ISA}_${kernel}_${bucket}${head_dim}_${causal}_${mask})

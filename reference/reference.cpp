@@ -56,6 +56,13 @@ void sdpa(const SdpaProblem& p, const float* q, const float* k, const float* v,
     }
 }
 
+double visible_pairs(int seq_q, int seq_kv, bool causal) {
+  if (!causal) return double(seq_q) * seq_kv;
+  double pairs = 0;
+  for (int i = 0; i < seq_q; ++i) pairs += std::clamp<double>(double(i) + 1 + seq_kv - seq_q, 0, seq_kv);
+  return pairs;
+}
+
 double relative_max_error(const float* a, const std::vector<double>& b) {
   double err = 0, mag = 0;
   for (size_t n = 0; n < b.size(); ++n) {

@@ -22,6 +22,11 @@ struct SdpaProblem {
 void sdpa(const SdpaProblem& p, const float* q, const float* k, const float* v,
           std::vector<double>& out, std::vector<double>* probs = nullptr);
 
+// Query-key pairs a query row can see, summed over rows: seq_q * seq_kv, or for a causal
+// (bottom-right aligned) mask sum_i clamp(i + 1 + seq_kv - seq_q, 0, seq_kv). Attention FLOPs
+// are 4 * batch * heads * visible_pairs * head_dim everywhere in attune.
+double visible_pairs(int seq_q, int seq_kv, bool causal);
+
 // Max |a - b| / max(max|b|, tiny): the error measure used everywhere in attune.
 double relative_max_error(const float* a, const std::vector<double>& b);
 

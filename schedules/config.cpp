@@ -1,7 +1,8 @@
 #include "config.h"
 
+#include "schedules/hash.h"
+
 #include <cstdint>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "attune/attention.h"
@@ -50,16 +51,8 @@ Config Config::from_json(const std::string& text) {
   return c;
 }
 
-std::uint64_t Config::hash() const {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char ch : to_json()) h = (h ^ ch) * 1099511628211ull;
-  return h;
-}
+std::uint64_t Config::hash() const { return fnv1a64(to_json()); }
 
-std::string Config::hash_hex() const {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(hash()));
-  return buf;
-}
+std::string Config::hash_hex() const { return schedules::hash_hex(to_json()); }
 
 }  // namespace attune::schedules

@@ -41,6 +41,11 @@ struct Knobs {
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
 
+// One parallel task per (outer, head, batch): fuses the three loops into `task`.
+Stage& parallel_tasks(Stage& s, Var outer, Var h, Var b, Var task) {
+  return s.fuse(outer, h, task).fuse(task, b, task).parallel(task);
+}
+
 // Score block: `scores` (stored) over (key, row) computed in register tiles by `dot`.
 void schedule_scores(const Knobs& k, Func scores, Func dot, Var key, Var row, RVar rd, LoopLevel at) {
   Var kO("kO"), kI("kI"), rO("rO"), rI("rI");
@@ -91,10 +96,8 @@ void schedule_softmax_tile(const Knobs& k, SdpaFuncs& f, LoopLevel tile) {
 void apply_materialized(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b;
   Var io("io"), ii("ii"), task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
-  f.out.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf)
-      .fuse(io, h, task)
-      .fuse(task, b, task)
-      .parallel(task)
+  Stage out = f.out;
+  parallel_tasks(out.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf), io, h, b, task)
       .split(d, dO, dI, k.pv_width, k.d_tail)
       .split(ii, iO, iI, k.pv_rows, TailStrategy::GuardWithIf)
       .reorder(dI, iI, dO, iO, task)
@@ -109,10 +112,8 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, ii = f.ii, it = f.it;
   Var task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
   // The output tile must be the algorithm's state tile (q_tile rows).
-  f.out.split(i, it, ii, k.q_tile, TailStrategy::GuardWithIf)
-      .fuse(it, h, task)
-      .fuse(task, b, task)
-      .parallel(task)
+  Stage out = f.out;
+  parallel_tasks(out.split(i, it, ii, k.q_tile, TailStrategy::GuardWithIf), it, h, b, task)
       .vectorize(d, k.vec, TailStrategy::GuardWithIf);
   LoopLevel tile(f.out, task);
   f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
@@ -140,7 +141,11 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
   Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI");
   for (Func fn : {f.bscore, f.bmax, f.bsum, f.bpv}) fn.compute_root();
-  f.bscore.reorder(jj, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
+  auto per_chunk = [&](Stage s) {  // Stage is a handle: the copy schedules the same stage
+    parallel_tasks(s, kb, h, b, task);
+    return s;
+  };
+  per_chunk(f.bscore.reorder(jj, i, kb, h, b));
   if (k.k_transpose) {
     // Scores from the transposed K: register tiles of qk_rows x (up to) 4 vectors of keys.
     f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block)).split(i, iO, iI, k.qk_rows)
@@ -160,13 +165,11 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
     lanes.update().vectorize(u);
   }
   for (Func stat : {f.bmax, f.bsum}) {
-    stat.reorder(i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
-    stat.update().reorder(f.rjj.x, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task);
+    per_chunk(stat.reorder(i, kb, h, b));
+    per_chunk(stat.update().reorder(f.rjj.x, i, kb, h, b));
   }
-  f.bpv.reorder(d, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task)
-      .vectorize(d, k.vec, k.d_tail);
-  f.bpv.update().reorder(d, f.rjj.x, i, kb, h, b).fuse(kb, h, task).fuse(task, b, task).parallel(task)
-      .vectorize(d, k.vec, k.d_tail);
+  per_chunk(f.bpv.reorder(d, i, kb, h, b)).vectorize(d, k.vec, k.d_tail);
+  per_chunk(f.bpv.update().reorder(d, f.rjj.x, i, kb, h, b)).vectorize(d, k.vec, k.d_tail);
 
   // Combination: per (head, batch), all query rows.
   f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);
@@ -189,10 +192,8 @@ void apply_probs_cpu(const Config& c, SdpaFuncs& f, const Target&) {
   const Knobs k(c, f.static_head_dim);
   schedule_kt(k, f);
   Var i = f.i, j = f.j, h = f.h, b = f.b, io("io"), ii("ii"), task("task");
-  f.probs.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf)
-      .fuse(io, h, task)
-      .fuse(task, b, task)
-      .parallel(task)
+  Stage probs = f.probs;
+  parallel_tasks(probs.split(i, io, ii, k.q_tile, TailStrategy::GuardWithIf), io, h, b, task)
       .vectorize(j, k.vec, TailStrategy::GuardWithIf);
   schedule_softmax_tile(k, f, LoopLevel(f.probs, task));
 }

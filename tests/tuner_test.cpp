@@ -24,11 +24,16 @@ std::string temp_path(const std::string& name) {
   return p;
 }
 
-Workload small_workload() {
-  Workload w;
-  w.num_heads = 2;
-  w.seq_q = w.seq_kv = 256;
-  return w;
+// A quick tune of a small workload with the real generator and runner (tests adjust it).
+TuneOptions quick_tune(const std::string& name) {
+  TuneOptions o;
+  o.workload.num_heads = 2;
+  o.workload.seq_q = o.workload.seq_kv = 256;
+  o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+  o.min_time_s = 0.02;
+  o.repetitions = 2;
+  o.work_dir = temp_path(name + "_work");
+  return o;
 }
 
 TEST(Tuner, SurvivesFaultyCandidates) {
@@ -36,16 +41,12 @@ TEST(Tuner, SurvivesFaultyCandidates) {
   std::ofstream(wrapper) << "#!/bin/sh\nexec " << ATTUNE_FAULT_GENERATOR << " " << ATTUNE_GENERATOR_EXE << " \"$@\"\n";
   std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
   Database db(temp_path("faults.jsonl"));
-  TuneOptions o;
-  o.workload = small_workload();
-  o.toolchain = {wrapper, ATTUNE_RUNNER_EXE};
+  TuneOptions o = quick_tune("faults");
+  o.toolchain.generator_exe = wrapper;
   o.strategy = "random";
   o.max_trials = 24;
-  o.min_time_s = 0.02;
-  o.repetitions = 2;
   o.run_timeout_s = 5;
   o.memory_bytes = 1ll << 30;
-  o.work_dir = temp_path("faults_work");
   o.seed = 7;
   const TuneResult r = tune(o, db);
   ASSERT_TRUE(r.found);
@@ -75,13 +76,8 @@ TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
   const pid_t pid = fork();
   if (pid == 0) {  // child: an endless tune, killed below
     Database db(db_path);
-    TuneOptions o;
-    o.workload = small_workload();
-    o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+    TuneOptions o = quick_tune("resume_child");
     o.max_seconds = 3600;
-    o.min_time_s = 0.02;
-    o.repetitions = 2;
-    o.work_dir = temp_path("resume_work_child");
     tune(o, db);
     _exit(0);
   }
@@ -98,14 +94,9 @@ TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
   ASSERT_GE(n_before, 3u);
 
   Database db(db_path);
-  TuneOptions o;
-  o.workload = small_workload();
-  o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+  TuneOptions o = quick_tune("resume");
   o.max_trials = 4;
-  o.min_time_s = 0.02;
-  o.repetitions = 2;
   o.final_remeasure = 0;
-  o.work_dir = temp_path("resume_work");
   tune(o, db);
   const Database after(db_path);
   ASSERT_EQ(after.records().size(), n_before + 4);
@@ -117,13 +108,11 @@ TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
 
 TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
   Database db(temp_path("real.jsonl"));
-  TuneOptions o;
-  o.workload = small_workload();
+  TuneOptions o = quick_tune("real");
   o.workload.seq_q = o.workload.seq_kv = 512;
-  o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
   o.max_trials = 12;
   o.min_time_s = 0.1;
-  o.work_dir = temp_path("real_work");
+  o.repetitions = 5;
   const TuneResult r = tune(o, db);
   ASSERT_TRUE(r.found);
   double def = 0;

@@ -2,15 +2,14 @@
 // AOT-compiled kernel.
 #include <HalideBuffer.h>
 
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <string>
 
 #include "attune/attention.h"
 #include "registry.h"
+#include "schedules/hash.h"
 #include "halide_hooks.h"
 
 namespace attune {
@@ -49,7 +48,7 @@ const KernelEntry& select_kernel(const char* api, const std::string& generator, 
                                  bool causal, bool has_mask, int seq_q) {
   const KernelEntry* best = nullptr;
   int best_score = -1;
-  const bool decode = seq_q <= detail::kDecodeMaxSeqQ;
+  const bool decode = seq_q <= kDecodeMaxSeqQ;
   const detail::Isa isa = detail::isa_limit();
   for (const KernelEntry& e : detail::kernel_table()) {
     if (generator != e.generator || e.causal != causal || e.has_mask != has_mask) continue;
@@ -65,16 +64,9 @@ const KernelEntry& select_kernel(const char* api, const std::string& generator, 
                 (has_mask ? " with key_padding_mask" : "") + " in this build");
 }
 
-// Validates every argument (before any kernel runs: outputs stay untouched on error), then
-// runs `generator` over batch/head slices that keep each buffer below kMaxBufferBytes.
-// `out_inner` is the innermost extent of the output: head_dim (sdpa) or seq_kv (probs).
-void run_attention(const char* api, const std::string& generator, const float* q, const float* k,
-                   const float* v, float* out, bool out_is_probs, int batch, int num_heads,
-                   int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {
-  if (!q) fail(api, "q is null");
-  if (!k) fail(api, "k is null");
-  if (!v) fail(api, "v is null");
-  if (!out) fail(api, out_is_probs ? "probs is null" : "out is null");
+// Sizes and options shared by every entry point; returns the number of KV heads.
+int validate_shape(const char* api, int batch, int num_heads, int seq_q, int seq_kv, int head_dim,
+                   const SdpaOptions& options) {
   require_positive(api, batch, "batch");
   require_positive(api, num_heads, "num_heads");
   require_positive(api, seq_q, "seq_q");
@@ -92,6 +84,20 @@ void run_attention(const char* api, const std::string& generator, const float* q
     fail(api, "options.scale must be finite and >= 0 (0 = 1/sqrt(head_dim))");
   check_count(api, {batch, num_heads, seq_q, head_dim}, "q");
   check_count(api, {batch, kv_heads, seq_kv, head_dim}, "k/v");
+  return kv_heads;
+}
+
+// Validates every argument (before any kernel runs: outputs stay untouched on error), then
+// runs `generator` over batch/head slices that keep each buffer below kMaxBufferBytes.
+// `out_inner` is the innermost extent of the output: head_dim (sdpa) or seq_kv (probs).
+void run_attention(const char* api, const std::string& generator, const float* q, const float* k,
+                   const float* v, float* out, bool out_is_probs, int batch, int num_heads,
+                   int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {
+  if (!q) fail(api, "q is null");
+  if (!k) fail(api, "k is null");
+  if (!v) fail(api, "v is null");
+  if (!out) fail(api, out_is_probs ? "probs is null" : "out is null");
+  const int kv_heads = validate_shape(api, batch, num_heads, seq_q, seq_kv, head_dim, options);
   if (out_is_probs) check_count(api, {batch, num_heads, seq_q, seq_kv}, "probs");
 
   const bool has_mask = options.key_padding_mask != nullptr;
@@ -149,12 +155,7 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
   if (function != "sdpa" && function != "attention_probs")
     throw Error("attune::describe_dispatch: function must be \"sdpa\" or \"attention_probs\", got \"" + function + "\"");
   const char* api = "describe_dispatch";
-  require_positive(api, batch, "batch");
-  require_positive(api, num_heads, "num_heads");
-  require_positive(api, seq_q, "seq_q");
-  require_positive(api, seq_kv, "seq_kv");
-  require_positive(api, head_dim, "head_dim");
-  if (head_dim > kMaxHeadDim) fail(api, "head_dim must be <= " + std::to_string(kMaxHeadDim));
+  validate_shape(api, batch, num_heads, seq_q, seq_kv, head_dim, options);
   const KernelEntry& e = select_kernel(api, function, head_dim, options.causal,
                                        options.key_padding_mask != nullptr, seq_q);
   DispatchInfo info;
@@ -163,13 +164,7 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
   info.config = e.config;
   info.decode = e.decode;
   info.isa = detail::isa_name(e.isa);
-  if (!info.config.empty()) {  // the same identity as schedules::Config::hash_hex()
-    std::uint64_t h = 14695981039346656037ull;
-    for (unsigned char ch : info.config) h = (h ^ ch) * 1099511628211ull;
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    info.config_hash = buf;
-  }
+  if (!info.config.empty()) info.config_hash = schedules::hash_hex(info.config);  // = Config::hash_hex()
   return info;
 }
 

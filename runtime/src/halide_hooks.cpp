@@ -10,6 +10,11 @@
 namespace {
 thread_local std::string last_error;
 std::atomic<int> requested_threads{0};
+
+int hardware_threads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? int(hw) : 1;
+}
 }  // namespace
 
 // Halide's runtime declares halide_error weak: this definition replaces the default, which
@@ -28,14 +33,11 @@ std::string take_halide_error() {
 void set_num_threads(int n) {
   if (n < 0) throw Error("attune::set_num_threads: n must be >= 0, got " + std::to_string(n));
   requested_threads = n;
-  const unsigned hw = std::thread::hardware_concurrency();
-  halide_set_num_threads(n > 0 ? n : int(hw > 0 ? hw : 1));
+  halide_set_num_threads(n > 0 ? n : hardware_threads());
 }
 
 int num_threads() {
   const int n = requested_threads;
-  if (n > 0) return n;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return int(hw > 0 ? hw : 1);
+  return n > 0 ? n : hardware_threads();
 }
 }  // namespace attune

@@ -15,8 +15,6 @@ using SdpaFn = int (*)(halide_buffer_t* q, halide_buffer_t* k, halide_buffer_t* 
 using LinearFn = int (*)(halide_buffer_t* x, halide_buffer_t* w, halide_buffer_t* bias, halide_buffer_t* y);
 using AnyFn = void (*)();
 
-constexpr int kDecodeMaxSeqQ = 16;
-
 // CPU ISA levels kernels are compiled for, in increasing order.
 enum class Isa { ksse41 = 0, kavx2 = 1, kavx512 = 2 };
 Isa cpu_isa();        // the best level this CPU supports
@@ -29,7 +27,7 @@ struct KernelEntry {
   int head_dim;            // 0 = any head_dim
   bool causal;
   bool has_mask;
-  bool decode;             // specialised for seq_q <= kDecodeMaxSeqQ (split-KV schedule)
+  bool decode;             // specialised for seq_q <= attune::kDecodeMaxSeqQ (split-KV schedule)
   Isa isa;                 // the CPU ISA level the kernel needs
   const char* target;      // Halide target string it was compiled for
   const char* config;      // schedule Config JSON ("" = generator default)

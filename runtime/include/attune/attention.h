@@ -52,13 +52,16 @@ void multi_head_attention(const float* x_q, const float* x_kv, float* out,
                           const MhaWeights& weights, const SdpaOptions& options = {},
                           float* attn_weights = nullptr);
 
+// Calls with seq_q <= kDecodeMaxSeqQ run the decode kernels (split over the KV sequence).
+constexpr int kDecodeMaxSeqQ = 16;
+
 // Which compiled kernel a call would run (introspection; `attune which` prints it).
 struct DispatchInfo {
   std::string kernel;       // compiled function, e.g. "attune_sdpa_d64_causal"
   std::string target;       // Halide target it was compiled for
   std::string config;       // schedule Config JSON ("" = the schedule space's default)
   std::string config_hash;  // FNV-1a 64 of the canonical config JSON, as in the tuning database
-  bool decode = false;      // a decode kernel (seq_q <= 16)
+  bool decode = false;      // a decode kernel (seq_q <= kDecodeMaxSeqQ)
   std::string isa;          // CPU ISA level of the kernel: avx512, avx2 or sse41
 };
 // `function` is "sdpa" or "attention_probs"; validates the arguments like the call would.
