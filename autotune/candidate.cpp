@@ -16,21 +16,28 @@ double RunResult::median_ms() const {
   return t[t.size() / 2];
 }
 
+std::vector<std::string> generator_command(const std::string& generator_exe, const Workload& w,
+                                           const std::string& target, const std::string& function,
+                                           const std::string& out_dir, const schedules::Config* config) {
+  std::vector<std::string> gen = {
+      generator_exe, "-g", w.kernel, "-f", function, "-e", "object,c_header", "-o", out_dir,
+      "target=" + target, "head_dim=" + std::to_string(w.head_dim),
+      std::string("causal=") + (w.causal ? "true" : "false"),
+      std::string("has_mask=") + (w.mask ? "true" : "false")};
+  if (w.kernel == "sdpa") gen.push_back(std::string("decode=") + (w.seq_q <= attune::kDecodeMaxSeqQ ? "true" : "false"));
+  if (config) gen.push_back("config=" + config->to_json());
+  return gen;
+}
+
 BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedules::Config& c,
                             const std::string& work_dir, double timeout_s, const std::string& autoscheduler) {
   BuildResult b;
   const std::string dir = work_dir + "/" + (autoscheduler.empty() ? c.hash_hex() : autoscheduler);
   std::filesystem::create_directories(dir);
   b.function = "attune_candidate";
-  std::vector<std::string> gen = {
-      tc.generator_exe, "-g", w.kernel, "-f", b.function, "-e", "object,c_header", "-o", dir,
-      "target=" + tc.target, "head_dim=" + std::to_string(w.head_dim),
-      std::string("causal=") + (w.causal ? "true" : "false"),
-      std::string("has_mask=") + (w.mask ? "true" : "false")};
-  if (w.kernel == "sdpa") gen.push_back(std::string("decode=") + (w.seq_q <= attune::kDecodeMaxSeqQ ? "true" : "false"));
-  if (autoscheduler.empty()) {
-    gen.push_back("config=" + c.to_json());
-  } else {
+  std::vector<std::string> gen =
+      generator_command(tc.generator_exe, w, tc.target, b.function, dir, autoscheduler.empty() ? &c : nullptr);
+  if (!autoscheduler.empty()) {
     std::string lower = autoscheduler;
     for (char& ch : lower) ch = char(std::tolower(ch));
     gen.insert(gen.end(), {"-p", std::string(ATTUNE_HALIDE_PLUGIN_DIR) + "/libautoschedule_" + lower + ".so",

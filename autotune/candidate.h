@@ -36,6 +36,13 @@ struct RunResult {
   double median_ms() const;
 };
 
+// The generator executable's command line compiling workload w's kernel for `target` as the C
+// function `function` (object + header in out_dir), scheduled by `config` (nullptr: the caller
+// adds the schedule, e.g. an autoscheduler). Shared by candidate builds and kernel packs.
+std::vector<std::string> generator_command(const std::string& generator_exe, const Workload& w,
+                                           const std::string& target, const std::string& function,
+                                           const std::string& out_dir, const schedules::Config* config);
+
 // `autoscheduler` (Mullapudi2016, Adams2019, Li2018): schedule with that Halide 14
 // autoscheduler plugin instead of the config (the tuner's baselines).
 BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedules::Config& c,

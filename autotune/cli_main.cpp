@@ -13,6 +13,7 @@
 
 #include "attune/attention.h"
 #include "autotune/database.h"
+#include "autotune/pack.h"
 #include "autotune/tuner.h"
 
 namespace {
@@ -84,6 +85,20 @@ class Args {
   }
 };
 
+// The tools next to an installed attune (<prefix>/libexec/attune/), else those of this build tree.
+Toolchain toolchain(const std::string& target) {
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe");
+  const std::filesystem::path libexec = exe.parent_path().parent_path() / "libexec" / "attune";
+  const auto tool = [&](const char* name, const char* built) {
+    return std::filesystem::exists(libexec / name) ? (libexec / name).string() : std::string(built);
+  };
+  Toolchain tc;
+  tc.generator_exe = tool("attune_generators", ATTUNE_GENERATOR_EXE);
+  tc.runner_exe = tool("attune-runner", ATTUNE_RUNNER_EXE);
+  tc.target = target;
+  return tc;
+}
+
 // The workloads the build ships (attune tune --preset standard).
 std::vector<Workload> standard_workloads() {
   auto mk = [](int b, int h, int kv, int sq, int skv, int d, bool causal) {
@@ -94,7 +109,7 @@ std::vector<Workload> standard_workloads() {
   return {mk(1, 8, 8, 2048, 2048, 64, false), mk(1, 8, 8, 2048, 2048, 128, false),
           mk(1, 8, 8, 2048, 2048, 80, false), mk(1, 8, 2, 2048, 2048, 64, false),
           mk(1, 8, 8, 4096, 4096, 64, true),  mk(4, 8, 8, 512, 512, 64, false),
-          mk(1, 8, 8, 256, 4096, 64, false)};
+          mk(1, 8, 8, 256, 4096, 64, false), mk(4, 8, 8, 1, 4096, 64, false)};
 }
 
 // "BxHxSqxSkvxD", e.g. 1x8x1024x1024x64.
@@ -185,7 +200,7 @@ int cmd_tune(int argc, char** argv) {
   for (const Workload& w : workloads) {
     TuneOptions o;
     o.workload = w;
-    o.toolchain = {ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE, "c++", a.get("target")};
+    o.toolchain = toolchain(a.get("target"));
     o.strategy = a.get("strategy");
     parse_budget(a.get("budget"), o);
     if (o.strategy.rfind("autoscheduler:", 0) == 0) o.max_trials = 1;
@@ -250,13 +265,24 @@ int cmd_show(int argc, char** argv) {
 
 int cmd_export(int argc, char** argv) {
   Args a("export", "Write the best config per workload of a target to a JSON file that the build "
-                   "(attune_add_kernels) consumes.");
+                   "(attune_add_kernels) consumes, or with --pack build a kernel pack: a shared library of "
+                   "the best kernel per kernel variant and sequence bucket that applications load at run "
+                   "time with attune::load_kernel_pack().");
   a.opt("db", "attune_tuning.jsonl", "tuning database")
       .opt("target", "host", "Halide target whose results to export")
-      .opt("out", "", "output file (default: schedules/tuned/<target>.json)");
+      .opt("out", "", "output file (default: schedules/tuned/<target>.json)")
+      .opt("pack", "", "build a kernel pack at this path (.so) instead of the JSON file");
   if (!a.parse(argc, argv)) return 0;
   Database db(a.get("db"));
   const std::string target = resolve_target(a.get("target"));
+  if (!a.get("pack").empty()) {
+    const std::string work = std::filesystem::temp_directory_path().string() + "/attune-pack-" + std::to_string(getpid());
+    const PackResult r = build_kernel_pack(toolchain(target), db, a.get("pack"), work);
+    std::filesystem::remove_all(work);
+    std::printf("built kernel pack %s: %d kernels for %s (%.0f s)\n", a.get("pack").c_str(), r.kernels,
+                target.c_str(), r.seconds);
+    return 0;
+  }
   nlohmann::json kernels = nlohmann::json::array();
   std::set<std::string> keys;
   for (const Record& r : db.records())
@@ -337,9 +363,13 @@ int cmd_which(int argc, char** argv) {
       .opt("shape", "1x8x1024x1024x64", "BxHxSqxSkvxD")
       .sw("causal", "causal attention")
       .sw("mask", "with a key padding mask")
-      .opt("kv-heads", "", "KV heads (GQA/MQA)");
+      .opt("kv-heads", "", "KV heads (GQA/MQA)")
+      .opt("pack", "", "load this kernel pack first (as an application would)")
+      .opt("max-isa", "", "cap the CPU ISA level: avx512, avx2 or sse41 (attune::set_max_isa)");
   if (!a.parse(argc, argv)) return 0;
   const Workload w = parse_shape(a.get("shape"), a);
+  if (!a.get("pack").empty()) attune::load_kernel_pack(a.get("pack"));
+  attune::set_max_isa(a.get("max-isa"));
   attune::SdpaOptions o;
   o.causal = w.causal;
   o.num_kv_heads = w.num_kv_heads;
@@ -347,8 +377,8 @@ int cmd_which(int argc, char** argv) {
   if (w.mask) o.key_padding_mask = &any_mask;
   const attune::DispatchInfo d =
       attune::describe_dispatch(a.get("function"), w.batch, w.num_heads, w.seq_q, w.seq_kv, w.head_dim, o);
-  std::printf("kernel  %s%s\ntarget  %s\nconfig  %s\nhash    %s\n", d.kernel.c_str(),
-              d.decode ? " (decode)" : "", d.target.c_str(),
+  std::printf("kernel  %s\nbucket  %s\nsource  %s\ntarget  %s\nconfig  %s\nhash    %s\n", d.kernel.c_str(),
+              d.bucket.c_str(), d.source.c_str(), d.target.c_str(),
               d.config.empty() ? "(default schedule of the space)" : d.config.c_str(),
               d.config_hash.empty() ? "-" : d.config_hash.c_str());
   return 0;
@@ -360,7 +390,7 @@ void usage() {
       "commands:\n"
       "  tune     search schedules for a workload on this machine (resumable)\n"
       "  show     best config per workload in a tuning database\n"
-      "  export   best configs -> schedules/tuned/<target>.json for the build\n"
+      "  export   best configs -> schedules/tuned/<target>.json for the build, or a kernel pack (--pack)\n"
       "  plot     PNG of best-so-far GFLOP/s against trials and time\n"
       "  which    which compiled kernel and config a call would run in this build\n");
 }

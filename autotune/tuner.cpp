@@ -60,7 +60,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   Toolchain tc = o.toolchain;
   tc.target = resolve_target(tc.target);
   const Halide::Target target(tc.target);
-  const schedules::Space space = schedules::cpu_space(w.kernel, target, w.head_dim, w.causal);
+  const schedules::Space space = schedules::cpu_space(w.kernel, target, w.head_dim, w.causal, w.seq_q <= kDecodeMaxSeqQ);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
 
   // Resume: everything this workload x target already has is seen, and teaches the strategy.

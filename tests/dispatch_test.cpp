@@ -1,43 +1,123 @@
-// describe_dispatch: which compiled kernel a call runs (bucket, head_dim specialisation,
-// options), and that its config identity is the tuning database's hash.
+// describe_dispatch: which compiled kernel a call runs (sequence bucket, head_dim
+// specialisation, options), that each bucket runs the config tuned for it, and that a config's
+// identity is the tuning database's hash.
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 
 #include "attune/attention.h"
 #include "schedules/config.h"
 
 namespace {
 
-TEST(Dispatch, PicksBucketHeadDimAndOptions) {
-  const std::string isa = "_" + attune::max_isa();  // kernels are named per ISA level
-  const auto prefill = attune::describe_dispatch("sdpa", 1, 8, 1024, 1024, 64);
-  EXPECT_EQ(prefill.kernel, "attune_sdpa_d64_dense" + isa);
-  EXPECT_FALSE(prefill.decode);
-  const auto decode = attune::describe_dispatch("sdpa", 1, 8, 16, 4096, 64);
-  EXPECT_TRUE(decode.decode);
-  EXPECT_EQ(decode.kernel, "attune_sdpa_decode_d64_dense" + isa);
-  EXPECT_FALSE(attune::describe_dispatch("sdpa", 1, 8, 17, 4096, 64).decode);
-  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 8, 100, 100, 17).kernel, "attune_sdpa_d0_dense" + isa);
+// Kernels are named attune_<gen>_d<head_dim>_<variant>_<isa>_<buckets served, '_'-joined>.
+bool serves(const attune::DispatchInfo& info, const std::string& bucket) {
+  return (info.kernel + "_").find("_" + bucket + "_") != std::string::npos;
+}
+
+TEST(Dispatch, BucketsFollowTheSequenceLengths) {
+  using attune::SeqBucket;
+  EXPECT_EQ(attune::seq_bucket(16, 32768), SeqBucket::kDecode);
+  EXPECT_EQ(attune::seq_bucket(17, 512), SeqBucket::kShort);
+  EXPECT_EQ(attune::seq_bucket(4096, 513), SeqBucket::kMedium);
+  EXPECT_EQ(attune::seq_bucket(1, 2048), SeqBucket::kDecode);
+  EXPECT_EQ(attune::seq_bucket(17, 2048), SeqBucket::kMedium);
+  EXPECT_EQ(attune::seq_bucket(17, 2049), SeqBucket::kLong);
+  // Every variant, head_dim and bucket runs a kernel compiled for that bucket.
+  const std::uint8_t m = 1;
+  for (const char* fn : {"sdpa", "attention_probs"})
+    for (int d : {32, 64, 80, 96, 128, 256, 17})
+      for (int variant = 0; variant < 4; ++variant)
+        for (auto [sq, skv, bucket] : {std::tuple{1, 4096, "decode"}, std::tuple{100, 300, "short"},
+                                       std::tuple{600, 2000, "medium"}, std::tuple{256, 5000, "long"}}) {
+          attune::SdpaOptions o;
+          o.causal = variant & 1;
+          if (variant & 2) o.key_padding_mask = &m;
+          const auto info = attune::describe_dispatch(fn, 1, 8, sq, skv, d, o);
+          EXPECT_EQ(info.bucket, bucket);
+          EXPECT_EQ(info.decode, info.bucket == "decode");
+          EXPECT_TRUE(serves(info, bucket)) << info.kernel << " for bucket " << bucket;
+          EXPECT_EQ(info.source, "built-in");
+        }
+}
+
+TEST(Dispatch, PicksHeadDimAndOptions) {
+  const std::string isa = "_" + attune::max_isa() + "_";  // kernels are named per ISA level
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 8, 100, 100, 17).kernel.rfind("attune_sdpa_d0_dense" + isa, 0), 0u);
   attune::SdpaOptions causal;
   causal.causal = true;
-  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 8, 100, 100, 128, causal).kernel, "attune_sdpa_d128_causal" + isa);
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 8, 100, 100, 128, causal).kernel.rfind("attune_sdpa_d128_causal" + isa, 0), 0u);
   const std::uint8_t m = 1;
   attune::SdpaOptions masked;
   masked.key_padding_mask = &m;
-  EXPECT_EQ(attune::describe_dispatch("attention_probs", 1, 8, 100, 100, 80, masked).kernel,
-            "attune_attention_probs_d80_mask" + isa);
+  EXPECT_EQ(attune::describe_dispatch("attention_probs", 1, 8, 100, 100, 80, masked).kernel.rfind(
+                "attune_attention_probs_d80_mask" + isa, 0), 0u);
   EXPECT_THROW(attune::describe_dispatch("matmul", 1, 1, 1, 1, 64), attune::Error);
   EXPECT_THROW(attune::describe_dispatch("sdpa", 1, 1, 1, 1, 300), attune::Error);
 }
 
-TEST(Dispatch, ConfigHashIsTheDatabaseIdentity) {
-  for (int d : {32, 64, 80, 96, 128, 256}) {
-    const auto info = attune::describe_dispatch("sdpa", 1, 8, 512, 512, d);
-    if (info.config.empty()) {
-      EXPECT_TRUE(info.config_hash.empty());
-      continue;
-    }
-    EXPECT_EQ(info.config_hash, attune::schedules::Config::from_json(info.config).hash_hex()) << info.kernel;
+// The build compiled ATTUNE_TUNED_CONFIGS (the shipped schedules/tuned/, or the user's export):
+// every tuned workload runs its bucket's tuned config (most query-key pairs, then non-GQA, wins
+// when several share a kernel variant and bucket), through the same dispatch as the app's calls.
+TEST(Dispatch, EachBucketRunsItsTunedConfig) {
+  std::vector<std::filesystem::path> files;
+  const std::filesystem::path tuned = ATTUNE_TUNED_CONFIGS;
+  if (std::filesystem::is_directory(tuned)) {
+    for (const auto& e : std::filesystem::directory_iterator(tuned))
+      if (e.path().extension() == ".json") files.push_back(e.path());
+  } else {
+    files.push_back(tuned);
   }
+  int checked = 0;
+  for (const auto& f : files) {
+    const nlohmann::json j = nlohmann::json::parse(std::ifstream(f));
+    const std::string target = j["target"];
+    const std::string isa = target.find("avx512") != std::string::npos ? "avx512"
+                            : target.find("avx2") != std::string::npos ? "avx2" : "sse41";
+    attune::set_max_isa(isa);
+    if (attune::max_isa() != isa) continue;  // this CPU cannot run that level
+    // The winner per (kernel variant, bucket), as attune_add_kernels() picks it.
+    std::map<std::string, std::pair<double, nlohmann::json>> winners;
+    for (const nlohmann::json& k : j["kernels"]) {
+      const nlohmann::json& w = k["workload"];
+      const std::string slot = w["kernel"].dump() + w["head_dim"].dump() + w["causal"].dump() + w["mask"].dump() +
+                               attune::to_string(attune::seq_bucket(w["seq_q"], w["seq_kv"]));
+      const double rank = w["seq_q"].get<double>() * w["seq_kv"].get<double>() * 2 + (w["num_kv_heads"] == w["num_heads"]);
+      if (!winners.count(slot) || rank > winners[slot].first) winners[slot] = {rank, k};
+    }
+    std::map<std::string, std::string> kernel_of_bucket;
+    for (const auto& [slot, winner] : winners) {
+      const nlohmann::json& w = winner.second["workload"];
+      attune::SdpaOptions o;
+      o.causal = w["causal"];
+      o.num_kv_heads = w["num_kv_heads"];
+      const std::uint8_t m = 1;
+      if (w["mask"].get<bool>()) o.key_padding_mask = &m;
+      const auto info = attune::describe_dispatch(w["kernel"], w["batch"], w["num_heads"], w["seq_q"], w["seq_kv"],
+                                                  w["head_dim"], o);
+      EXPECT_EQ(info.config_hash, attune::schedules::Config::from_json(winner.second["config"].dump()).hash_hex())
+          << f << ": " << winner.second["workload_key"] << " runs " << info.kernel;
+      EXPECT_TRUE(serves(info, info.bucket)) << info.kernel;
+      ++checked;
+    }
+  }
+  attune::set_max_isa("");
+  if (checked == 0) GTEST_SKIP() << "no tuned config for an ISA level this CPU runs";
+}
+
+TEST(Dispatch, ConfigHashIsTheDatabaseIdentity) {
+  for (int d : {32, 64, 80, 96, 128, 256})
+    for (int skv : {1, 512, 1024, 4096}) {
+      const auto info = attune::describe_dispatch("sdpa", 1, 8, skv == 1 ? 1 : 512, std::max(skv, 2), d);
+      if (info.config.empty()) {
+        EXPECT_TRUE(info.config_hash.empty());
+        continue;
+      }
+      EXPECT_EQ(info.config_hash, attune::schedules::Config::from_json(info.config).hash_hex()) << info.kernel;
+    }
 }
 
 }  // namespace

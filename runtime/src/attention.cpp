@@ -42,24 +42,27 @@ void check_count(const char* api, std::initializer_list<std::int64_t> dims, cons
 
 constexpr int kMaxHeadDim = 256;
 
-// A kernel of `generator` for the options: specialised for head_dim if there is one, else the
-// generic one; for decode shapes (seq_q <= 16) the decode kernels when there are.
-const KernelEntry& select_kernel(const char* api, const std::string& generator, int head_dim,
-                                 bool causal, bool has_mask, int seq_q) {
-  const KernelEntry* best = nullptr;
+// The kernel that runs a call: a loaded pack's kernel made for exactly this workload (variant,
+// head_dim, bucket) if there is one; else the built-in kernel of the best ISA allowed,
+// specialised for head_dim if there is one, made for the call's bucket if there is one.
+struct Selected {
+  const KernelEntry* entry = nullptr;
+  const char* pack = nullptr;
+};
+Selected select_kernel(const char* api, const std::string& generator, int head_dim, bool causal,
+                       bool has_mask, int seq_q, int seq_kv) {
+  Selected best;
   int best_score = -1;
-  const bool decode = seq_q <= kDecodeMaxSeqQ;
+  const unsigned bucket = 1u << int(seq_bucket(seq_q, seq_kv));
   const detail::Isa isa = detail::isa_limit();
-  for (const KernelEntry& e : detail::kernel_table()) {
-    if (generator != e.generator || e.causal != causal || e.has_mask != has_mask) continue;
-    if (e.head_dim != head_dim && e.head_dim != 0) continue;
-    if (e.decode && !decode) continue;
-    if (e.isa > isa) continue;
-    // The best ISA first, then a specialised head_dim, then the right bucket.
-    const int score = int(e.isa) * 4 + (e.head_dim == head_dim ? 2 : 0) + (e.decode == decode ? 1 : 0);
-    if (score > best_score) best = &e, best_score = score;
-  }
-  if (best) return *best;
+  detail::for_each_kernel([&](const KernelEntry& e, const char* pack) {
+    if (generator != e.generator || e.causal != causal || e.has_mask != has_mask || e.isa > isa) return;
+    if (e.head_dim != head_dim && e.head_dim != 0) return;
+    if (pack && !(e.buckets & bucket)) return;
+    const int score = (pack ? 64 : 0) + int(e.isa) * 4 + (e.head_dim == head_dim ? 2 : 0) + ((e.buckets & bucket) ? 1 : 0);
+    if (score > best_score) best = {&e, pack}, best_score = score;
+  });
+  if (best.entry) return best;
   fail(api, "no kernel compiled for head_dim=" + std::to_string(head_dim) + (causal ? " causal" : "") +
                 (has_mask ? " with key_padding_mask" : "") + " in this build");
 }
@@ -101,7 +104,7 @@ void run_attention(const char* api, const std::string& generator, const float* q
   if (out_is_probs) check_count(api, {batch, num_heads, seq_q, seq_kv}, "probs");
 
   const bool has_mask = options.key_padding_mask != nullptr;
-  const KernelEntry& kernel = select_kernel(api, generator, head_dim, options.causal, has_mask, seq_q);
+  const KernelEntry& kernel = *select_kernel(api, generator, head_dim, options.causal, has_mask, seq_q, seq_kv).entry;
   const float scale = options.scale != 0.0f ? options.scale : 1.0f / std::sqrt(float(head_dim));
   const int out_inner = out_is_probs ? seq_kv : head_dim;
 
@@ -156,14 +159,16 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
     throw Error("attune::describe_dispatch: function must be \"sdpa\" or \"attention_probs\", got \"" + function + "\"");
   const char* api = "describe_dispatch";
   validate_shape(api, batch, num_heads, seq_q, seq_kv, head_dim, options);
-  const KernelEntry& e = select_kernel(api, function, head_dim, options.causal,
-                                       options.key_padding_mask != nullptr, seq_q);
+  const Selected s = select_kernel(api, function, head_dim, options.causal,
+                                   options.key_padding_mask != nullptr, seq_q, seq_kv);
   DispatchInfo info;
-  info.kernel = e.name;
-  info.target = e.target;
-  info.config = e.config;
-  info.decode = e.decode;
-  info.isa = detail::isa_name(e.isa);
+  info.kernel = s.entry->name;
+  info.target = s.entry->target;
+  info.config = s.entry->config;
+  info.bucket = to_string(seq_bucket(seq_q, seq_kv));
+  info.decode = seq_bucket(seq_q, seq_kv) == SeqBucket::kDecode;
+  info.isa = detail::isa_name(s.entry->isa);
+  info.source = s.pack ? s.pack : "built-in";
   if (!info.config.empty()) info.config_hash = schedules::hash_hex(info.config);  // = Config::hash_hex()
   return info;
 }

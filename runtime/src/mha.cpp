@@ -19,7 +19,7 @@ using Halide::Runtime::Buffer;
 
 [[noreturn]] void fail(const std::string& msg) { throw Error("attune::multi_head_attention: " + msg); }
 
-// The linear kernel of the best ISA level allowed.
+// The built-in linear kernel of the best ISA level allowed.
 const detail::KernelEntry& linear_kernel() {
   const detail::KernelEntry* best = nullptr;
   for (const detail::KernelEntry& e : detail::kernel_table())

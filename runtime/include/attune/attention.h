@@ -52,21 +52,54 @@ void multi_head_attention(const float* x_q, const float* x_kv, float* out,
                           const MhaWeights& weights, const SdpaOptions& options = {},
                           float* attn_weights = nullptr);
 
-// Calls with seq_q <= kDecodeMaxSeqQ run the decode kernels (split over the KV sequence).
+// Sequence buckets: every kernel variant is tuned and compiled per bucket, and a call runs the
+// kernel of its bucket. decode: seq_q <= kDecodeMaxSeqQ (split over the KV sequence);
+// otherwise by seq_kv: short <= kShortMaxSeqKv < medium <= kMediumMaxSeqKv < long.
 constexpr int kDecodeMaxSeqQ = 16;
+constexpr int kShortMaxSeqKv = 512;
+constexpr int kMediumMaxSeqKv = 2048;
+enum class SeqBucket { kDecode = 0, kShort = 1, kMedium = 2, kLong = 3 };
+constexpr SeqBucket seq_bucket(int seq_q, int seq_kv) {
+  return seq_q <= kDecodeMaxSeqQ   ? SeqBucket::kDecode
+         : seq_kv <= kShortMaxSeqKv  ? SeqBucket::kShort
+         : seq_kv <= kMediumMaxSeqKv ? SeqBucket::kMedium
+                                     : SeqBucket::kLong;
+}
+constexpr const char* to_string(SeqBucket bucket) {
+  constexpr const char* names[] = {"decode", "short", "medium", "long"};
+  return names[int(bucket)];
+}
 
 // Which compiled kernel a call would run (introspection; `attune which` prints it).
 struct DispatchInfo {
-  std::string kernel;       // compiled function, e.g. "attune_sdpa_d64_causal"
+  std::string kernel;       // compiled function, e.g. "attune_sdpa_d64_causal_avx512_medium_long"
   std::string target;       // Halide target it was compiled for
   std::string config;       // schedule Config JSON ("" = the schedule space's default)
   std::string config_hash;  // FNV-1a 64 of the canonical config JSON, as in the tuning database
-  bool decode = false;      // a decode kernel (seq_q <= kDecodeMaxSeqQ)
+  std::string bucket;       // the call's sequence bucket (see seq_bucket)
+  bool decode = false;      // bucket == "decode"
   std::string isa;          // CPU ISA level of the kernel: avx512, avx2 or sse41
+  std::string source;       // "built-in", or the path of the kernel pack it comes from
 };
 // `function` is "sdpa" or "attention_probs"; validates the arguments like the call would.
 DispatchInfo describe_dispatch(const std::string& function, int batch, int num_heads, int seq_q,
                                int seq_kv, int head_dim, const SdpaOptions& options = {});
+
+// Kernel packs: shared libraries of tuned kernels for one target, built by
+// `attune export --pack OUT.so` on the machine they were tuned on. Once loaded, a pack's
+// kernels are preferred over the built-in ones for the workloads they match (kernel, head_dim,
+// causal, mask, sequence bucket), so a hardware owner ships faster kernels without rebuilding
+// applications. Throws attune::Error, loading nothing, if the file cannot be loaded, is not an
+// attune pack, was built for another pack ABI version, or targets a CPU this one is not.
+// Packs stay loaded until the process exits; loading the same path twice is a no-op.
+struct PackInfo {
+  std::string path;
+  std::string target;       // Halide target its kernels were compiled for
+  int abi_version = 0;
+  int kernels = 0;          // number of kernels it provides
+};
+constexpr int kPackAbiVersion = 1;
+PackInfo load_kernel_pack(const std::string& path);
 
 // Caps the CPU ISA level the dispatch may use ("avx512", "avx2", "sse41"; "" = the best this
 // CPU supports, the default). Kernels are compiled for each level; this selects among them

@@ -1,0 +1,141 @@
+// Kernel packs (attune::load_kernel_pack): shared libraries built by `attune export --pack`.
+// A pack exports the ABI version, a JSON manifest naming its target and kernels, the kernels
+// themselves and its own Halide runtime (linked -Bsymbolic, so it never mixes with ours).
+#include <dlfcn.h>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+
+#include "attune/attention.h"
+#include "halide_hooks.h"
+#include "kernel_pack.h"
+#include "registry.h"
+
+namespace attune {
+namespace detail {
+namespace {
+
+struct Pack {
+  PackInfo info;
+  void* handle = nullptr;
+  std::deque<std::string> strings;  // storage the entries' const char* point into
+  std::vector<KernelEntry> entries;
+  int (*set_num_threads)(int) = nullptr;
+
+  const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
+};
+
+std::shared_mutex packs_mutex;
+std::deque<std::unique_ptr<Pack>> packs;  // most recent first; never removed
+
+[[noreturn]] void fail(const std::string& path, const std::string& msg) {
+  throw Error("attune::load_kernel_pack: " + path + ": " + msg);
+}
+
+// Reads the manifest into `pack` (throws naming what is wrong; the caller closes the handle).
+void read_manifest(Pack& pack) {
+  const std::string& path = pack.info.path;
+  auto abi = reinterpret_cast<int (*)()>(dlsym(pack.handle, kPackAbiSymbol));
+  auto manifest = reinterpret_cast<const char* (*)()>(dlsym(pack.handle, kPackManifestSymbol));
+  if (!abi || !manifest) fail(path, std::string("not an attune kernel pack (no ") + kPackAbiSymbol + " / " +
+                                        kPackManifestSymbol + ")");
+  pack.info.abi_version = abi();
+  if (pack.info.abi_version != kPackAbiVersion)
+    fail(path, "pack ABI version " + std::to_string(pack.info.abi_version) + ", this runtime reads version " +
+                   std::to_string(kPackAbiVersion) + " (rebuild it with this attune's `attune export --pack`)");
+  const nlohmann::json m = nlohmann::json::parse(manifest(), nullptr, false);
+  if (m.is_discarded() || !m.is_object() || !m["target"].is_string() || !m["kernels"].is_array())
+    fail(path, "corrupt manifest (not a JSON object with 'target' and 'kernels')");
+  pack.info.target = m["target"];
+  Isa isa;
+  std::string why;
+  if (!target_runs_here(pack.info.target, &isa, &why)) fail(path, why);
+  for (const nlohmann::json& k : m["kernels"]) {
+    const auto field = [&](const char* name) -> const nlohmann::json& {
+      if (!k.is_object() || !k.contains(name)) fail(path, std::string("corrupt manifest: a kernel without '") + name + "'");
+      return k[name];
+    };
+    KernelEntry e{};
+    if (!field("name").is_string() || !field("generator").is_string() || !field("head_dim").is_number_integer() ||
+        !field("causal").is_boolean() || !field("mask").is_boolean() || !field("buckets").is_array() ||
+        !field("config").is_object())
+      fail(path, "corrupt manifest: a kernel field has the wrong type");
+    e.name = pack.keep(field("name"));
+    const std::string gen = field("generator");
+    if (gen != "sdpa" && gen != "attention_probs")
+      fail(path, "kernel " + std::string(e.name) + ": unknown generator '" + gen + "'");
+    e.generator = pack.keep(gen);
+    e.head_dim = field("head_dim");
+    if (e.head_dim < 0 || e.head_dim > 256) fail(path, "kernel " + std::string(e.name) + ": bad head_dim");
+    e.causal = field("causal");
+    e.has_mask = field("mask");
+    for (const nlohmann::json& b : field("buckets")) {
+      int bit = -1;
+      for (int i = 0; i < 4; ++i)
+        if (b.is_string() && b == to_string(SeqBucket(i))) bit = i;
+      if (bit < 0) fail(path, "kernel " + std::string(e.name) + ": unknown sequence bucket " + b.dump());
+      e.buckets |= 1u << bit;
+    }
+    e.isa = isa;
+    e.target = pack.keep(pack.info.target);
+    e.config = pack.keep(field("config").dump());
+    e.fn = reinterpret_cast<AnyFn>(dlsym(pack.handle, e.name));
+    if (!e.fn) fail(path, "kernel " + std::string(e.name) + " is in the manifest but not in the library");
+    pack.entries.push_back(e);
+  }
+  pack.info.kernels = int(pack.entries.size());
+}
+
+}  // namespace
+
+void for_each_kernel(const std::function<void(const KernelEntry&, const char* pack)>& fn) {
+  {
+    std::shared_lock<std::shared_mutex> lock(packs_mutex);
+    for (const auto& p : packs)
+      for (const KernelEntry& e : p->entries) fn(e, p->info.path.c_str());
+  }
+  for (const KernelEntry& e : kernel_table()) fn(e, nullptr);
+}
+
+void set_pack_num_threads(int n) {
+  std::shared_lock<std::shared_mutex> lock(packs_mutex);
+  for (const auto& p : packs)
+    if (p->set_num_threads) p->set_num_threads(n);
+}
+
+}  // namespace detail
+
+PackInfo load_kernel_pack(const std::string& path) {
+  using namespace detail;
+  if (path.empty()) throw Error("attune::load_kernel_pack: path is empty");
+  std::unique_lock<std::shared_mutex> lock(packs_mutex);
+  for (const auto& p : packs)
+    if (p->info.path == path) return p->info;
+  auto pack = std::make_unique<Pack>();
+  pack->info.path = path;
+  // RTLD_LOCAL: the pack's symbols (its kernels and Halide runtime) stay out of the global scope.
+  pack->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!pack->handle) {
+    const char* err = dlerror();
+    fail(path, std::string("cannot load: ") + (err ? err : "unknown dlopen error"));
+  }
+  try {
+    read_manifest(*pack);
+  } catch (...) {
+    dlclose(pack->handle);
+    throw;
+  }
+  // The pack's Halide runtime reports errors to us and uses our thread count.
+  using Handler = void (*)(void*, const char*);
+  if (auto set_handler = reinterpret_cast<Handler (*)(Handler)>(dlsym(pack->handle, "halide_set_error_handler")))
+    set_handler(&capture_halide_error);
+  pack->set_num_threads = reinterpret_cast<int (*)(int)>(dlsym(pack->handle, "halide_set_num_threads"));
+  if (pack->set_num_threads) pack->set_num_threads(num_threads());
+  packs.push_front(std::move(pack));
+  return packs.front()->info;
+}
+
+}  // namespace attune
