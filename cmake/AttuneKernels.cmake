@@ -79,6 +79,7 @@ function(attune_add_kernel LIB)
     set(runtime ${ARG_NAME}.runtime)
     set_property(TARGET ${LIB} PROPERTY ATTUNE_HALIDE_RUNTIME ${runtime})
     target_sources(${LIB} PRIVATE "${CMAKE_CURRENT_BINARY_DIR}/${runtime}.o")
+    add_dependencies(${LIB} ${runtime})
   endif ()
 
   # The kernel's object goes straight into LIB, so the installed library is self-contained.
@@ -127,7 +128,7 @@ endfunction()
 # A missing or malformed file stops the configure step naming the file and the problem.
 function(attune_load_tuned_configs PATH ISA)
   if (IS_DIRECTORY "${PATH}")
-    file(GLOB files "${PATH}/*.json")
+    file(GLOB files CONFIGURE_DEPENDS "${PATH}/*.json")
     if (NOT files)
       message(FATAL_ERROR "attune tuned configs: ${PATH} contains no *.json export")
     endif ()
@@ -138,6 +139,7 @@ function(attune_load_tuned_configs PATH ISA)
   endif ()
   set(vars "")
   foreach (f IN LISTS files)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${f}")  # edits re-run the configure step
     file(READ "${f}" text)
     string(JSON file_target ERROR_VARIABLE err GET "${text}" target)
     if (err)
@@ -203,15 +205,17 @@ function(attune_load_tuned_configs PATH ISA)
 endfunction()
 
 # attune_add_kernels(<lib> [TUNED_CONFIGS <file-or-dir>] [ISAS avx512 avx2 sse41]
-#                    [HEAD_DIMS 32 64 ... 0] [GENERATOR_EXE <target>] [RUNTIME <target>])
-# Creates the static library <lib>: attune's runtime and every kernel variant (sdpa,
-# attention_probs: dense/causal/mask/causal+mask; head_dims, 0 = any; per CPU ISA level; the
-# linear projection kernel) per sequence bucket. Each (variant, bucket) gets the tuned config
+#                    [HEAD_DIMS 32 64 ... 0] [KERNELS sdpa attention_probs]
+#                    [VARIANTS dense causal mask causal_mask] [GENERATOR_EXE <target>] [RUNTIME <target>])
+# Creates the static library <lib>: attune's runtime and every kernel variant (KERNELS x
+# VARIANTS x HEAD_DIMS, 0 = any head_dim; per CPU ISA level; the linear projection kernel of
+# multi_head_attention) per sequence bucket; all by default. Calls a library lacks a kernel for
+# throw attune::Error. Each (variant, bucket) gets the tuned config
 # from TUNED_CONFIGS (default: ATTUNE_TUNED_CONFIGS, else the configs attune ships); buckets
 # sharing a config share one compiled kernel; a (variant, bucket) without one uses the schedule
 # space's default config (listed with --log-level=VERBOSE).
 function(attune_add_kernels LIB)
-  cmake_parse_arguments(ARG "" "TUNED_CONFIGS;GENERATOR_EXE;RUNTIME" "ISAS;HEAD_DIMS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TUNED_CONFIGS;GENERATOR_EXE;RUNTIME" "ISAS;HEAD_DIMS;KERNELS;VARIANTS" ${ARGN})
   if (NOT COMMAND add_halide_library)
     message(FATAL_ERROR "attune_add_kernels(${LIB}) needs Halide 14: call find_package(Halide 14 REQUIRED) first")
   endif ()
@@ -227,6 +231,12 @@ function(attune_add_kernels LIB)
   endif ()
   if (NOT ARG_HEAD_DIMS)
     set(ARG_HEAD_DIMS 32 64 80 96 128 256 0)
+  endif ()
+  if (NOT ARG_KERNELS)
+    set(ARG_KERNELS sdpa attention_probs)
+  endif ()
+  if (NOT ARG_VARIANTS)
+    set(ARG_VARIANTS dense causal mask causal_mask)
   endif ()
   foreach (kind GENERATOR_EXE:generators RUNTIME:runtime)
     string(REPLACE ":" ";" kind "${kind}")
@@ -253,9 +263,9 @@ function(attune_add_kernels LIB)
     set(tuned 0)
     set(untuned 0)
     set(used "")
-    foreach (gen IN ITEMS sdpa attention_probs)
+    foreach (gen IN LISTS ARG_KERNELS)
       foreach (d IN LISTS ARG_HEAD_DIMS)
-        foreach (variant IN ITEMS dense causal mask causal_mask)
+        foreach (variant IN LISTS ARG_VARIANTS)
           set(flags "")
           set(causal false)
           set(mask false)
@@ -323,7 +333,7 @@ function(attune_add_kernels LIB)
     math(EXPR n_kernels "${n_kernels} + 1")
     foreach (var IN LISTS ATTUNE_TUNED_${isa}_VARS)
       if (NOT var IN_LIST used)
-        message(STATUS "attune: ${var} is tuned but not compiled (its head_dim is not in HEAD_DIMS)")
+        message(STATUS "attune: ${var} is tuned but not compiled (not in KERNELS, VARIANTS or HEAD_DIMS)")
       endif ()
     endforeach ()
     message(STATUS "attune: ${LIB} ${isa}: ${tuned} (kernel variant, bucket) pairs tuned from ${ARG_TUNED_CONFIGS}, "

@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 
 #include <deque>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -108,9 +109,12 @@ void set_pack_num_threads(int n) {
 
 }  // namespace detail
 
-PackInfo load_kernel_pack(const std::string& path) {
+PackInfo load_kernel_pack(const std::string& path_arg) {
   using namespace detail;
-  if (path.empty()) throw Error("attune::load_kernel_pack: path is empty");
+  if (path_arg.empty()) throw Error("attune::load_kernel_pack: path is empty");
+  std::error_code ec;  // one pack per file, however it is named
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(path_arg, ec);
+  const std::string path = ec ? path_arg : canonical.string();
   std::unique_lock<std::shared_mutex> lock(packs_mutex);
   for (const auto& p : packs)
     if (p->info.path == path) return p->info;

@@ -1,0 +1,101 @@
+// Kernel packs: a pack built by `attune export --pack` (test fixture) is loaded into this
+// already-built binary and its kernel runs the workloads it matches, correctly; packs that are
+// not attune packs, have another ABI version, a corrupt manifest or a target this CPU cannot
+// run are refused with attune::Error and change nothing.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "test_util.h"
+
+namespace {
+
+using attune::testing::Case;
+
+std::string error_of(const std::string& path) {
+  try {
+    attune::load_kernel_pack(path);
+  } catch (const attune::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Pack, RefusesWhatIsNotAUsablePack) {
+  const auto before = attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64);
+  const std::string dir = ATTUNE_BAD_PACK_DIR;
+  const std::string garbage = ::testing::TempDir() + "/garbage_pack.so";
+  std::ofstream(garbage) << "\x7f" "ELF this is not a shared library";
+  const std::pair<std::string, std::string> cases[] = {
+      {garbage, "cannot load"},
+      {::testing::TempDir() + "/does_not_exist.so", "cannot load"},
+      {dir + "/libpack_not_a_pack.so", "not an attune kernel pack"},
+      {dir + "/libpack_wrong_abi.so", "ABI version 999"},
+      {dir + "/libpack_corrupt_manifest.so", "corrupt manifest"},
+      {dir + "/libpack_foreign_target.so", "not x86-64-linux"},
+      {dir + "/libpack_gpu_target.so", "GPU"},
+      {dir + "/libpack_missing_cpu_feature.so", "avx512_knl"},
+      {dir + "/libpack_missing_kernel.so", "not in the library"},
+      {dir + "/libpack_bad_bucket.so", "unknown sequence bucket"},
+  };
+  for (const auto& [path, expected] : cases) {
+    const std::string e = error_of(path);
+    EXPECT_NE(e.find("attune::load_kernel_pack"), std::string::npos) << path << ": " << e;
+    EXPECT_NE(e.find(expected), std::string::npos) << path << ": " << e;
+  }
+  EXPECT_NE(error_of("").find("path"), std::string::npos);
+  const auto after = attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64);
+  EXPECT_EQ(after.kernel, before.kernel);
+  EXPECT_EQ(after.source, "built-in");
+}
+
+// Runs case c and returns the max error against the double reference, relative to the output.
+double error_against_reference(const Case& c) {
+  const auto t = attune::testing::make_tensors(c);
+  std::vector<float> out(t.q.size());
+  attune::sdpa(t.q.data(), t.k.data(), t.v.data(), out.data(), c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim,
+               attune::testing::options_for(c, t));
+  std::vector<double> expected;
+  attune::reference::sdpa(attune::testing::problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
+  return attune::reference::relative_max_error(out.data(), expected);
+}
+
+TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
+  const std::string pack = ATTUNE_TEST_PACK;  // tuned for sdpa 1x2x64x300x64 (head_dim 64, short bucket)
+  const attune::PackInfo info = attune::load_kernel_pack(pack);
+  EXPECT_EQ(info.abi_version, attune::kPackAbiVersion);
+  EXPECT_EQ(info.kernels, 1);
+  EXPECT_NE(info.target.find("x86-64-linux"), std::string::npos);
+  EXPECT_EQ(attune::load_kernel_pack(pack).path, info.path);  // loading twice is a no-op
+
+  // Another batch, head count and lengths of the same bucket: the pack's kernel, correct.
+  Case c;
+  c.batch = 2; c.heads = 3; c.seq_q = 77; c.seq_kv = 411; c.head_dim = 64; c.seed = 7;
+  const auto d = attune::describe_dispatch("sdpa", c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim);
+  EXPECT_EQ(d.source, info.path);
+  EXPECT_EQ(d.kernel, "attune_pack_sdpa_d64_short");
+  EXPECT_EQ(d.target, info.target);
+  EXPECT_FALSE(d.config_hash.empty());
+  EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
+  c.mask = true;  // not a variant the pack has
+  EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
+
+  // Other buckets, head_dims and options are not in the pack: built-in kernels.
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 3000, 64).source, "built-in");
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 300, 128).source, "built-in");
+  attune::SdpaOptions causal;
+  causal.causal = true;
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64, causal).source, "built-in");
+  EXPECT_EQ(attune::describe_dispatch("attention_probs", 1, 2, 64, 300, 64).source, "built-in");
+  // A lower ISA cap than the pack's target: the pack's kernel is not eligible.
+  attune::set_max_isa("avx2");
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64).source, "built-in");
+  attune::set_max_isa("");
+  // Thread-count changes reach the pack's own Halide runtime; results stay correct.
+  attune::set_num_threads(1);
+  EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
+  attune::set_num_threads(0);
+}
+
+}  // namespace
