@@ -120,25 +120,37 @@ const std::vector<KernelEntry>& kernel_table() {
   target_include_directories(${LIB} PRIVATE "$<BUILD_INTERFACE:${CMAKE_CURRENT_BINARY_DIR}>")
 endfunction()
 
-# attune_load_tuned_configs(<path> <isa>): reads `attune export` files (a file, or every *.json
-# in a directory) tuned on a target of ISA level <isa> (avx512, avx2 or sse41) and defines
-# ATTUNE_TUNED_<isa>_<gen>_<head_dim>_<causal>_<mask>_<bucket> with the best config JSON per
-# kernel variant and sequence bucket (when several tuned workloads fall into one, the one with
-# the most query-key pairs wins, then one without GQA), and ATTUNE_TUNED_<isa>_VARS listing them.
+# attune_load_tuned_configs(<paths> <isa>): reads `attune export` files (each path: a file, or
+# every *.json in a directory) tuned on a target of ISA level <isa> (avx512, avx2 or sse41) and
+# defines ATTUNE_TUNED_<isa>_<gen>_<head_dim>_<causal>_<mask>_<bucket> with the best config JSON
+# per kernel variant and sequence bucket, and ATTUNE_TUNED_<isa>_VARS listing them. Within one
+# path, when several tuned workloads fall into one variant and bucket, the one with the most
+# query-key pairs wins, then one without GQA; a later path overrides earlier ones.
 # A missing or malformed file stops the configure step naming the file and the problem.
-function(attune_load_tuned_configs PATH ISA)
-  if (IS_DIRECTORY "${PATH}")
-    file(GLOB files CONFIGURE_DEPENDS "${PATH}/*.json")
-    if (NOT files)
-      message(FATAL_ERROR "attune tuned configs: ${PATH} contains no *.json export")
+function(attune_load_tuned_configs PATHS ISA)
+  set(files "")
+  foreach (path IN LISTS PATHS)
+    if (IS_DIRECTORY "${path}")
+      file(GLOB in_dir CONFIGURE_DEPENDS "${path}/*.json")
+      if (NOT in_dir)
+        message(FATAL_ERROR "attune tuned configs: ${path} contains no *.json export")
+      endif ()
+      list(SORT in_dir)
+      list(APPEND files ${in_dir})
+    elseif (EXISTS "${path}")
+      list(APPEND files "${path}")
+    else ()
+      message(FATAL_ERROR "attune tuned configs: ${path} does not exist")
     endif ()
-  elseif (EXISTS "${PATH}")
-    set(files "${PATH}")
-  else ()
-    message(FATAL_ERROR "attune tuned configs: ${PATH} does not exist")
-  endif ()
+    list(APPEND files "|")  # path boundary: ranks compare within one path only
+  endforeach ()
   set(vars "")
+  set(path_no 0)
   foreach (f IN LISTS files)
+    if (f STREQUAL "|")
+      math(EXPR path_no "${path_no} + 1")
+      continue ()
+    endif ()
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${f}")  # edits re-run the configure step
     file(READ "${f}" text)
     string(JSON file_target ERROR_VARIABLE err GET "${text}" target)
@@ -191,11 +203,11 @@ function(attune_load_tuned_configs PATH ISA)
       math(EXPR rank "${seq_q} * ${seq_kv} * 2 + 1 - ${gqa}")
       attune_seq_bucket(bucket ${seq_q} ${seq_kv})
       set(var ATTUNE_TUNED_${ISA}_${kernel}_${head_dim}_${causal}_${mask}_${bucket})
-      if (NOT DEFINED ${var}_RANK OR rank GREATER ${var}_RANK)
+      if (NOT DEFINED ${var}_RANK${path_no} OR rank GREATER ${var}_RANK${path_no})
         string(REPLACE " " "" config "${config}")
         string(REPLACE "\n" "" config "${config}")
         set(${var} "${config}" PARENT_SCOPE)
-        set(${var}_RANK ${rank})
+        set(${var}_RANK${path_no} ${rank})
         list(APPEND vars ${var})
       endif ()
     endforeach ()
@@ -204,7 +216,7 @@ function(attune_load_tuned_configs PATH ISA)
   set(ATTUNE_TUNED_${ISA}_VARS "${vars}" PARENT_SCOPE)
 endfunction()
 
-# attune_add_kernels(<lib> [TUNED_CONFIGS <file-or-dir>] [ISAS avx512 avx2 sse41]
+# attune_add_kernels(<lib> [TUNED_CONFIGS <files-or-dirs>...] [ISAS avx512 avx2 sse41]
 #                    [HEAD_DIMS 32 64 ... 0] [KERNELS sdpa attention_probs]
 #                    [VARIANTS dense causal mask causal_mask] [GENERATOR_EXE <target>] [RUNTIME <target>])
 # Creates the static library <lib>: attune's runtime and every kernel variant (KERNELS x
@@ -215,7 +227,7 @@ endfunction()
 # sharing a config share one compiled kernel; a (variant, bucket) without one uses the schedule
 # space's default config (listed with --log-level=VERBOSE).
 function(attune_add_kernels LIB)
-  cmake_parse_arguments(ARG "" "TUNED_CONFIGS;GENERATOR_EXE;RUNTIME" "ISAS;HEAD_DIMS;KERNELS;VARIANTS" ${ARGN})
+  cmake_parse_arguments(ARG "" "GENERATOR_EXE;RUNTIME" "TUNED_CONFIGS;ISAS;HEAD_DIMS;KERNELS;VARIANTS" ${ARGN})
   if (NOT COMMAND add_halide_library)
     message(FATAL_ERROR "attune_add_kernels(${LIB}) needs Halide 14: call find_package(Halide 14 REQUIRED) first")
   endif ()

@@ -14,7 +14,10 @@ $attune tune --shape 1x8x1024x1024x64 --budget "${ATTUNE_QUICKSTART_BUDGET:-1m}"
 $attune show --db "$db"
 $attune export --db "$db" --out build/release/tuned/quickstart.json
 
-# AOT-compile the tuned schedule into libattune (only the kernels whose config changed rebuild).
-cmake --preset release -DATTUNE_TUNED_CONFIGS="$PWD/build/release/tuned"
+# AOT-compile the tuned schedule into libattune on top of the shipped ones (only the kernels
+# whose config changed rebuild); `attune which` shows the kernel and config the call now runs.
+$attune which --shape 1x8x1024x1024x64
+cmake --preset release -DATTUNE_TUNED_CONFIGS="$PWD/schedules/tuned;$PWD/build/release/tuned"
 cmake --build --preset release
+$attune which --shape 1x8x1024x1024x64
 ./build/release/examples/sdpa_example

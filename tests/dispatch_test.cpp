@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "attune/attention.h"
@@ -63,34 +65,45 @@ TEST(Dispatch, PicksHeadDimAndOptions) {
 // every tuned workload runs its bucket's tuned config (most query-key pairs, then non-GQA, wins
 // when several share a kernel variant and bucket), through the same dispatch as the app's calls.
 TEST(Dispatch, EachBucketRunsItsTunedConfig) {
-  std::vector<std::filesystem::path> files;
-  const std::filesystem::path tuned = ATTUNE_TUNED_CONFIGS;
-  if (std::filesystem::is_directory(tuned)) {
-    for (const auto& e : std::filesystem::directory_iterator(tuned))
-      if (e.path().extension() == ".json") files.push_back(e.path());
-  } else {
-    files.push_back(tuned);
+  // ATTUNE_TUNED_CONFIGS: a ;-list of export files and directories, later ones overriding.
+  std::vector<std::vector<std::filesystem::path>> paths;
+  std::stringstream list(ATTUNE_TUNED_CONFIGS);
+  for (std::string p; std::getline(list, p, ';');) {
+    paths.emplace_back();
+    if (std::filesystem::is_directory(p)) {
+      for (const auto& e : std::filesystem::directory_iterator(p))
+        if (e.path().extension() == ".json") paths.back().push_back(e.path());
+      std::sort(paths.back().begin(), paths.back().end());
+    } else {
+      paths.back().push_back(p);
+    }
   }
   int checked = 0;
-  for (const auto& f : files) {
-    const nlohmann::json j = nlohmann::json::parse(std::ifstream(f));
-    const std::string target = j["target"];
-    const std::string isa = target.find("avx512") != std::string::npos ? "avx512"
-                            : target.find("avx2") != std::string::npos ? "avx2" : "sse41";
+  for (const char* isa : {"avx512", "avx2", "sse41"}) {
     attune::set_max_isa(isa);
     if (attune::max_isa() != isa) continue;  // this CPU cannot run that level
     // The winner per (kernel variant, bucket), as attune_add_kernels() picks it.
-    std::map<std::string, std::pair<double, nlohmann::json>> winners;
-    for (const nlohmann::json& k : j["kernels"]) {
-      const nlohmann::json& w = k["workload"];
-      const std::string slot = w["kernel"].dump() + w["head_dim"].dump() + w["causal"].dump() + w["mask"].dump() +
-                               attune::to_string(attune::seq_bucket(w["seq_q"], w["seq_kv"]));
-      const double rank = w["seq_q"].get<double>() * w["seq_kv"].get<double>() * 2 + (w["num_kv_heads"] == w["num_heads"]);
-      if (!winners.count(slot) || rank > winners[slot].first) winners[slot] = {rank, k};
+    std::map<std::string, nlohmann::json> winners;
+    for (const auto& files : paths) {
+      std::map<std::string, std::pair<double, nlohmann::json>> in_path;
+      for (const auto& f : files) {
+        const nlohmann::json j = nlohmann::json::parse(std::ifstream(f));
+        const std::string target = j["target"];
+        const std::string file_isa = target.find("avx512") != std::string::npos ? "avx512"
+                                     : target.find("avx2") != std::string::npos ? "avx2" : "sse41";
+        if (file_isa != isa) continue;
+        for (const nlohmann::json& k : j["kernels"]) {
+          const nlohmann::json& w = k["workload"];
+          const std::string slot = w["kernel"].dump() + w["head_dim"].dump() + w["causal"].dump() + w["mask"].dump() +
+                                   attune::to_string(attune::seq_bucket(w["seq_q"], w["seq_kv"]));
+          const double rank = w["seq_q"].get<double>() * w["seq_kv"].get<double>() * 2 + (w["num_kv_heads"] == w["num_heads"]);
+          if (!in_path.count(slot) || rank > in_path[slot].first) in_path[slot] = {rank, k};
+        }
+      }
+      for (const auto& [slot, winner] : in_path) winners[slot] = winner.second;
     }
-    std::map<std::string, std::string> kernel_of_bucket;
     for (const auto& [slot, winner] : winners) {
-      const nlohmann::json& w = winner.second["workload"];
+      const nlohmann::json& w = winner["workload"];
       attune::SdpaOptions o;
       o.causal = w["causal"];
       o.num_kv_heads = w["num_kv_heads"];
@@ -98,8 +111,8 @@ TEST(Dispatch, EachBucketRunsItsTunedConfig) {
       if (w["mask"].get<bool>()) o.key_padding_mask = &m;
       const auto info = attune::describe_dispatch(w["kernel"], w["batch"], w["num_heads"], w["seq_q"], w["seq_kv"],
                                                   w["head_dim"], o);
-      EXPECT_EQ(info.config_hash, attune::schedules::Config::from_json(winner.second["config"].dump()).hash_hex())
-          << f << ": " << winner.second["workload_key"] << " runs " << info.kernel;
+      EXPECT_EQ(info.config_hash, attune::schedules::Config::from_json(winner["config"].dump()).hash_hex())
+          << isa << ": " << w.dump() << " runs " << info.kernel;
       EXPECT_TRUE(serves(info, info.bucket)) << info.kernel;
       ++checked;
     }
