@@ -113,6 +113,7 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaS
   SdpaFuncs f;
   f.algorithm = algorithm;
   f.static_head_dim = p.head_dim;
+  f.group = in.num_heads / in.num_kv_heads;
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var hk("hk");
   f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * in.scale;

@@ -31,13 +31,13 @@ namespace {
 
 struct Knobs {
   int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec;
-  bool rfactor, k_transpose;
+  bool rfactor, k_transpose, kv_group_inner;
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
         pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0),
-        k_transpose(c.get_or("k_transpose", 1) != 0),
+        k_transpose(c.get_or("k_transpose", 1) != 0), kv_group_inner(c.get_or("kv_group_inner", 0) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
 
@@ -135,17 +135,25 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
 }
 
-// Split-KV (decode): chunk partials are root stages, each parallel over (chunk, head, batch);
-// the combination is parallel over (head, batch).
+// Split-KV (decode): chunk partials are root stages, each parallel over (chunk, head, batch),
+// or with kv_group_inner over (chunk, KV head, batch) with the group's query heads inside, so
+// each K/V chunk is fetched from memory once per group; the combination is parallel over
+// (head, batch).
 void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
-  Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI");
+  Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI"), hk("hk"), g("g");
   for (Func fn : {f.bscore, f.bmax, f.bsum, f.bpv}) fn.compute_root();
-  auto per_chunk = [&](Stage s) {  // Stage is a handle: the copy schedules the same stage
-    parallel_tasks(s, kb, h, b, task);
-    return s;
+  // `s` iterates `inner` (innermost first) per (chunk, head, batch) task.
+  auto per_chunk = [&](Stage s, std::vector<VarOrRVar> inner) -> Stage {  // Stage: a handle to the same stage
+    if (!k.kv_group_inner) {
+      inner.insert(inner.end(), {kb, h, b});
+      return parallel_tasks(s.reorder(inner), kb, h, b, task);
+    }
+    s.split(h, hk, g, f.group, TailStrategy::GuardWithIf);
+    inner.insert(inner.end(), {g, kb, hk, b});
+    return parallel_tasks(s.reorder(inner), kb, hk, b, task);
   };
-  per_chunk(f.bscore.reorder(jj, i, kb, h, b));
+  per_chunk(f.bscore, {jj, i});
   if (k.k_transpose) {
     // Scores from the transposed K: register tiles of qk_rows x (up to) 4 vectors of keys.
     f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block)).split(i, iO, iI, k.qk_rows)
@@ -165,11 +173,11 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
     lanes.update().vectorize(u);
   }
   for (Func stat : {f.bmax, f.bsum}) {
-    per_chunk(stat.reorder(i, kb, h, b));
-    per_chunk(stat.update().reorder(f.rjj.x, i, kb, h, b));
+    per_chunk(stat, {i});
+    per_chunk(stat.update(), {f.rjj.x, i});
   }
-  per_chunk(f.bpv.reorder(d, i, kb, h, b)).vectorize(d, k.vec, k.d_tail);
-  per_chunk(f.bpv.update().reorder(d, f.rjj.x, i, kb, h, b)).vectorize(d, k.vec, k.d_tail);
+  per_chunk(f.bpv, {d, i}).vectorize(d, k.vec, k.d_tail);
+  per_chunk(f.bpv.update(), {d, f.rjj.x, i}).vectorize(d, k.vec, k.d_tail);
 
   // Combination: per (head, batch), all query rows.
   f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);

@@ -42,6 +42,8 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"vec", {vec}, "vector width in floats (the target's native width)"},
       {"rfactor", {0, 1}, "row max/sum reduce vec lanes at a time (rfactor) or serially"},
       {"k_transpose", {0, 1}, "1 = K transposed once (keys contiguous), 0 = K read in place (split-KV only)"},
+      {"kv_group_inner", {0, 1}, "split-KV only: 1 = the query heads sharing a KV head (GQA) take turns on each "
+       "K/V chunk while it is in cache (K/V read from memory once per group), 0 = separate tasks"},
   };
 }
 
@@ -83,6 +85,8 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
   if (c.get("algorithm") != 2 && c.get("k_transpose") == 0)
     return "k_transpose 0 (K read in place) is implemented for split-KV (algorithm 2) only";
+  if (c.get("algorithm") != 2 && c.get("kv_group_inner") != 0)
+    return "kv_group_inner 1 is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") != 2 && kv_block > 16 * vec)
     return "kv_block above " + std::to_string(16 * vec) + " only for split-KV chunks";
   if (c.get("algorithm") == 2 ? qk_rows * 4 > budget : qk_rows * (kv_block / vec) > budget)
@@ -126,12 +130,14 @@ Config Space::default_config() const {
              {"pv_width", pv_width},
              {"vec", vec},
              {"rfactor", 1},
-             {"k_transpose", 1}};
+             {"k_transpose", 1},
+             {"kv_group_inner", 0}};
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
     c.knobs["kv_block"] = 32 * vec;
     c.knobs["qk_rows"] = 1;
     c.knobs["k_transpose"] = 0;
+    c.knobs["kv_group_inner"] = 1;
   }
   if (auto why = validate(c)) throw Error("schedule space: default config invalid: " + *why);
   return c;
@@ -140,6 +146,9 @@ Config Space::default_config() const {
 Config Space::complete(const Config& c) const {
   Config out = c;
   for (const auto& [name, value] : default_config().knobs) out.knobs.emplace(name, value);
+  // A split-KV-only knob the config predates stays off for the other algorithms.
+  if (params_.kernel != "linear" && !c.knobs.count("kv_group_inner") && out.get("algorithm") != 2)
+    out.knobs["kv_group_inner"] = 0;
   return out;
 }
 
