@@ -40,3 +40,20 @@ step("${WORK_DIR}/own/own_kernels" "${config_a}")
 write_tuned("${config_b}")  # a new tuning result: rebuilding alone picks it up
 step(${CMAKE_COMMAND} --build "${WORK_DIR}/own" -j 2)
 step("${WORK_DIR}/own/own_kernels" "${config_b}")
+
+# A missing or malformed export stops the configure step, naming the file and the problem.
+file(WRITE "${WORK_DIR}/bad_json.json" "{ this is not json")
+file(WRITE "${WORK_DIR}/no_config.json" "{\"target\": \"x86-64-linux-avx2-fma\", \"kernels\": [{\"workload\":
+  {\"kernel\": \"sdpa\", \"batch\": 1, \"num_heads\": 4, \"num_kv_heads\": 4, \"seq_q\": 600, \"seq_kv\": 1000,
+  \"head_dim\": 64, \"causal\": false, \"mask\": false}}]}")
+foreach (case "missing.json|does not exist" "bad_json.json|not an attune export" "no_config.json|kernels\\[0\\].config")
+  string(REPLACE "|" ";" case "${case}")
+  list(GET case 0 name)
+  list(GET case 1 expected)
+  execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/bad_${name}" "-DCMAKE_PREFIX_PATH=${prefix}"
+                          -DATTUNE_CONSUMER_OWN_KERNELS=ON "-DMY_TUNED_CONFIGS=${WORK_DIR}/${name}"
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if (rc EQUAL 0 OR NOT err MATCHES "${name}" OR NOT err MATCHES "${expected}")
+    message(FATAL_ERROR "configure with ${name} should fail naming the file and '${expected}'; got rc ${rc}:\n${err}")
+  endif ()
+endforeach ()
