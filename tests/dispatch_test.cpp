@@ -65,10 +65,10 @@ TEST(Dispatch, PicksHeadDimAndOptions) {
 // every tuned workload runs its bucket's tuned config (most query-key pairs, then non-GQA, wins
 // when several share a kernel variant and bucket), through the same dispatch as the app's calls.
 TEST(Dispatch, EachBucketRunsItsTunedConfig) {
-  // ATTUNE_TUNED_CONFIGS: a ;-list of export files and directories, later ones overriding.
+  // ATTUNE_TUNED_CONFIGS: a |-separated list of export files and directories, later ones overriding.
   std::vector<std::vector<std::filesystem::path>> paths;
   std::stringstream list(ATTUNE_TUNED_CONFIGS);
-  for (std::string p; std::getline(list, p, ';');) {
+  for (std::string p; std::getline(list, p, '|');) {
     paths.emplace_back();
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::directory_iterator(p))
