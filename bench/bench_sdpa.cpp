@@ -18,6 +18,7 @@
 
 #include "bandwidth.h"
 #include "fma_peak.h"
+#include "halide_autoschedulers.h"
 #include "peers.h"
 #include "reference/reference.h"
 
@@ -35,6 +36,10 @@ struct Impl {
 const Impl kAttune{"attune", attune::sdpa};
 const Impl kPeers[] = {{"onednn_unfused", attune::bench::onednn_unfused},
                        {"onednn_unfused_strong", attune::bench::onednn_unfused_strong}};
+// Halide 14's autoschedulers on attune's generator, scheduled for its estimates (S=1024).
+const Impl kAutoscheduled[] = {{"halide_mullapudi2016", attune::bench::halide_mullapudi2016},
+                               {"halide_li2018", attune::bench::halide_li2018},
+                               {"halide_adams2019", attune::bench::halide_adams2019}};
 
 struct Workload {
   const char* name;
@@ -205,6 +210,28 @@ void check_against_reference() {
   }
 }
 
+// An autoscheduled baseline is timed only if it is correct on its workload (checked against
+// attune, itself checked against the double reference above); else it is reported and skipped.
+bool check_at(const Impl& impl, const Workload& w) {
+  Data d(w);
+  std::vector<float> expected(d.out.size());
+  attune::sdpa(d.q.data(), d.k[0].data(), d.v[0].data(), expected.data(), w.batch, w.heads, w.seq_q, w.seq_kv,
+               w.head_dim, w.options());
+  try {
+    d.run(impl, w);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "attune_bench: %s skipped: %s\n", impl.name, e.what());
+    return false;
+  }
+  float err = 0, mag = 0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    err = std::max(err, std::abs(d.out[i] - expected[i]));
+    mag = std::max(mag, std::abs(expected[i]));
+  }
+  if (err > 1e-4f * mag) std::fprintf(stderr, "attune_bench: %s skipped: wrong (max error %g)\n", impl.name, err);
+  return err <= 1e-4f * mag;
+}
+
 void register_benchmarks() {
   // Real time: the work is multi-threaded. ~0.5 s per measurement; run.sh adds repetitions.
   auto configure = [](benchmark::internal::Benchmark* b) { b->UseRealTime()->MinTime(0.5); };
@@ -215,6 +242,10 @@ void register_benchmarks() {
     if (!w.with_peers) continue;
     for (const Impl& peer : kPeers)
       configure(benchmark::RegisterBenchmark((group + peer.name + "/" + w.name).c_str(), bm_sdpa, peer, w));
+    if (std::string(w.name) != "S:1024") continue;
+    for (const Impl& as : kAutoscheduled)
+      if (check_at(as, w))
+        configure(benchmark::RegisterBenchmark((group + as.name + "/" + w.name).c_str(), bm_sdpa, as, w));
   }
   // MHA layer (model_dim 512, 8 heads): its peer, oneDNN GEMMs + the strong unfused attention,
   // is reported in the "strong" column.

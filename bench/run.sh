@@ -75,6 +75,17 @@ for group, impl, workload in sorted(order, key=order.get):
     print(f"{name:32s} {g:8.1f} {spread:>7s} "
           f"{g / peak * 100:6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
           f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s}")
+# Halide's autoschedulers on the same generator (rows "sdpa/halide_<name>/<workload>").
+for group, impl, workload in sorted(order, key=order.get):
+    if not impl.startswith("halide_"):
+        continue
+    key = (group, impl, workload)
+    a = med(gflops.get((group, "attune", workload), []))
+    if key in errors:
+        print(f"{group}/{workload} {impl}: skipped: {errors[key]}")
+    elif gflops[key]:
+        g = med(gflops[key])
+        print(f"{group}/{workload} {impl}: {g:.1f} GFLOP/s; attune is {fmt(a / g if a else None, '.1f')}x faster")
 print("GFLOP/s are medians over repetitions; spread = (max - min) / median of attune's repetitions.")
 # The FMA peak re-measured between the other benchmarks drops when something else uses the cores.
 if peak_run and min(peak_run) < 0.9 * peak:
