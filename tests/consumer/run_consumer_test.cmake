@@ -53,6 +53,7 @@ foreach (case "missing.json|does not exist" "bad_json.json|not an attune export"
   execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/bad_${name}" "-DCMAKE_PREFIX_PATH=${prefix}"
                           -DATTUNE_CONSUMER_OWN_KERNELS=ON "-DMY_TUNED_CONFIGS=${WORK_DIR}/${name}"
                   RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  string(REGEX REPLACE "[ \t\r\n]+" " " err "${err}")  # CMake wraps long messages
   if (rc EQUAL 0 OR NOT err MATCHES "${name}" OR NOT err MATCHES "${expected}")
     message(FATAL_ERROR "configure with ${name} should fail naming the file and '${expected}'; got rc ${rc}:\n${err}")
   endif ()
