@@ -113,6 +113,14 @@ std::vector<Workload> standard_workloads() {
           mk(4, 8, 8, 1, 4096, 64, false),    mk(4, 8, 2, 1, 4096, 128, false)};
 }
 
+// The flags parse_shape() reads.
+Args& shape_flags(Args& a) {
+  return a.opt("shape", "1x8x1024x1024x64", "workload shape BxHxSqxSkvxD")
+      .sw("causal", "causal attention (bottom-right aligned)")
+      .sw("mask", "with a key padding mask")
+      .opt("kv-heads", "", "KV heads (GQA/MQA); default = heads");
+}
+
 // "BxHxSqxSkvxD", e.g. 1x8x1024x1024x64.
 Workload parse_shape(const std::string& s, const Args& a) {
   Workload w;
@@ -172,11 +180,7 @@ int cmd_tune(int argc, char** argv) {
   Args a("tune", "Search the schedule space for a workload on this machine; every candidate is built, "
                  "checked against the double reference and timed in an isolated process, and recorded "
                  "in the database. Re-running resumes: measured configs are not measured again.");
-  a.opt("kernel", "sdpa", "kernel: sdpa or attention_probs")
-      .opt("shape", "1x8x1024x1024x64", "workload shape BxHxSqxSkvxD")
-      .sw("causal", "causal attention (bottom-right aligned)")
-      .sw("mask", "with a key padding mask")
-      .opt("kv-heads", "", "KV heads (GQA/MQA); default = heads")
+  shape_flags(a.opt("kernel", "sdpa", "kernel: sdpa or attention_probs"))
       .opt("preset", "", "'standard': tune the workload set the build ships, one after another")
       .opt("target", "host", "Halide target string (e.g. x86-64-linux-avx2-fma)")
       .opt("budget", "10m", "per workload: time (10m, 90s, 1h) or trials (500)")
@@ -285,14 +289,10 @@ int cmd_export(int argc, char** argv) {
     return 0;
   }
   nlohmann::json kernels = nlohmann::json::array();
-  std::set<std::string> keys;
-  for (const Record& r : db.records())
-    if (r.target == target) keys.insert(r.workload_key);
-  for (const std::string& key : keys)
-    for (const Record& b : db.best(key, target, 1))
-      kernels.push_back({{"workload_key", key}, {"workload", b.workload}, {"config", b.config},
-                         {"config_hash", attune::schedules::Config::from_json(b.config.dump()).hash_hex()},
-                         {"gflops", b.gflops}, {"cpu", b.cpu}});
+  for (const Record& b : db.best_per_workload(target))
+    kernels.push_back({{"workload_key", b.workload_key}, {"workload", b.workload}, {"config", b.config},
+                       {"config_hash", attune::schedules::Config::from_json(b.config.dump()).hash_hex()},
+                       {"gflops", b.gflops}, {"cpu", b.cpu}});
   const std::string out = a.get("out").empty() ? "schedules/tuned/" + target + ".json" : a.get("out");
   if (std::filesystem::path(out).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
   std::ofstream(out) << nlohmann::json{{"target", target}, {"format", 1}, {"kernels", kernels}}.dump(2) << "\n";
@@ -360,11 +360,7 @@ int cmd_plot(int argc, char** argv) {
 
 int cmd_which(int argc, char** argv) {
   Args a("which", "Which compiled kernel, target and schedule config a call would run in this build.");
-  a.opt("function", "sdpa", "sdpa or attention_probs")
-      .opt("shape", "1x8x1024x1024x64", "BxHxSqxSkvxD")
-      .sw("causal", "causal attention")
-      .sw("mask", "with a key padding mask")
-      .opt("kv-heads", "", "KV heads (GQA/MQA)")
+  shape_flags(a.opt("function", "sdpa", "sdpa or attention_probs"))
       .opt("pack", "", "load this kernel pack first (as an application would)")
       .opt("max-isa", "", "cap the CPU ISA level: avx512, avx2 or sse41 (attune::set_max_isa)");
   if (!a.parse(argc, argv)) return 0;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "attune/attention.h"
 
@@ -95,6 +96,16 @@ std::vector<Record> Database::best(const std::string& key, const std::string& ta
     if (unique.size() == n) break;
   }
   return unique;
+}
+
+std::vector<Record> Database::best_per_workload(const std::string& target) const {
+  std::set<std::string> keys;
+  for (const Record& r : records_)
+    if (r.target == target) keys.insert(r.workload_key);
+  std::vector<Record> out;
+  for (const std::string& key : keys)
+    for (const Record& b : best(key, target, 1)) out.push_back(b);
+  return out;
 }
 
 }  // namespace attune::autotune

@@ -40,6 +40,8 @@ class Database {
   // Best ok records of schedule configs (not autoscheduler baselines) for a workload and
   // target, fastest first, one per config.
   std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n) const;
+  // The best of each workload measured for `target` (as best(key, target, 1)), by workload key.
+  std::vector<Record> best_per_workload(const std::string& target) const;
   const std::string& path() const { return path_; }
 
  private:

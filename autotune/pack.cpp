@@ -13,17 +13,13 @@ namespace attune::autotune {
 std::vector<Record> best_per_bucket(const Database& db, const std::string& target) {
   using Slot = std::tuple<std::string, int, bool, bool, int>;  // kernel, head_dim, causal, mask, bucket
   std::map<Slot, std::pair<double, Record>> chosen;
-  std::map<std::string, bool> keys;
-  for (const Record& r : db.records())
-    if (r.target == target) keys[r.workload_key] = true;
-  for (const auto& [key, unused] : keys)
-    for (const Record& b : db.best(key, target, 1)) {
-      const Workload w = Workload::from_json(b.workload.dump());
-      const Slot slot{w.kernel, w.head_dim, w.causal, w.mask, int(seq_bucket(w.seq_q, w.seq_kv))};
-      const double rank = double(w.seq_q) * w.seq_kv * 2 + (w.kv_heads() == w.num_heads ? 1 : 0);
-      auto it = chosen.find(slot);
-      if (it == chosen.end() || rank > it->second.first) chosen[slot] = {rank, b};
-    }
+  for (const Record& b : db.best_per_workload(target)) {
+    const Workload w = Workload::from_json(b.workload.dump());
+    const Slot slot{w.kernel, w.head_dim, w.causal, w.mask, int(seq_bucket(w.seq_q, w.seq_kv))};
+    const double rank = double(w.seq_q) * w.seq_kv * 2 + (w.kv_heads() == w.num_heads ? 1 : 0);
+    auto it = chosen.find(slot);
+    if (it == chosen.end() || rank > it->second.first) chosen[slot] = {rank, b};
+  }
   std::vector<Record> out;
   for (auto& [slot, v] : chosen) out.push_back(v.second);
   return out;

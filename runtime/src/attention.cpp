@@ -165,8 +165,9 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
   info.kernel = s.entry->name;
   info.target = s.entry->target;
   info.config = s.entry->config;
-  info.bucket = to_string(seq_bucket(seq_q, seq_kv));
-  info.decode = seq_bucket(seq_q, seq_kv) == SeqBucket::kDecode;
+  const SeqBucket bucket = seq_bucket(seq_q, seq_kv);
+  info.bucket = to_string(bucket);
+  info.decode = bucket == SeqBucket::kDecode;
   info.isa = detail::isa_name(s.entry->isa);
   info.source = s.pack ? s.pack : "built-in";
   if (!info.config.empty()) info.config_hash = schedules::hash_hex(info.config);  // = Config::hash_hex()
