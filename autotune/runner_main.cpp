@@ -19,6 +19,7 @@
 #include "attune/attention.h"
 #include "autotune/workload.h"
 #include "reference/reference.h"
+#include "reference/aligned.h"
 
 namespace {
 
@@ -29,7 +30,7 @@ using SdpaFn = int (*)(halide_buffer_t*, halide_buffer_t*, halide_buffer_t*, hal
 
 struct Problem {
   Workload w;
-  std::vector<float> q, k, v, out;
+  attune::reference::AlignedVector<float> q, k, v, out;
   std::vector<std::uint8_t> mask;
 
   explicit Problem(const Workload& wl, unsigned seed) : w(wl) {

@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "reference/aligned.h"
+
 namespace attune::bench {
 namespace {
 
@@ -42,7 +44,7 @@ __attribute__((target("avx512f"))) float sum_slice_prefetch(const float* p, size
 double read_bandwidth_gbs() {
   static const double gbs = [] {
     const size_t n = size_t(256) << 20;  // 1 GiB of floats: far beyond the caches
-    std::vector<float> data(n, 1.0f);
+    attune::reference::AlignedVector<float> data(n, 1.0f);
     const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
     double best = 0;
     for (int rep = 0; rep < 8; ++rep) {

@@ -20,6 +20,7 @@
 #include "fma_peak.h"
 #include "halide_autoschedulers.h"
 #include "peers.h"
+#include "reference/aligned.h"
 #include "reference/reference.h"
 
 namespace {
@@ -83,8 +84,8 @@ const Workload kWorkloads[] = {
 // together exceed the caches (like the KV caches of a model's layers), so GB/s counts DRAM
 // traffic rather than L3 hits.
 struct Data {
-  std::vector<float> q, out;
-  std::vector<std::vector<float>> k, v;
+  attune::reference::AlignedVector<float> q, out;
+  std::vector<attune::reference::AlignedVector<float>> k, v;
   size_t next = 0;
   explicit Data(const Workload& w) : q(size_t(w.batch) * w.heads * w.seq_q * w.head_dim), out(q.size()) {
     const size_t kv = size_t(w.batch) * w.kv_heads * w.seq_kv * w.head_dim;
@@ -134,7 +135,7 @@ void bm_sdpa(benchmark::State& state, Impl impl, Workload w) {
 // MHA layer, model_dim 512, 8 heads: attune vs the same layer from oneDNN GEMMs + unfused.
 struct MhaData {
   int batch = 1, seq, model_dim = 512, heads = 8;
-  std::vector<float> x, out, w[4], b[4];
+  attune::reference::AlignedVector<float> x, out, w[4], b[4];
   explicit MhaData(int s) : seq(s) {
     std::mt19937 rng(3);
     std::normal_distribution<float> nd;

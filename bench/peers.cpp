@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "oneapi/dnnl/dnnl.hpp"
+#include "reference/aligned.h"
 
 // The peers run one head per OpenMP thread and rely on oneDNN running single-threaded inside
 // an OpenMP parallel region (it checks omp_in_parallel()). That holds for the OpenMP build only;
@@ -59,7 +60,7 @@ void unfused(const float* q, const float* k, const float* v, float* out, int bat
   std::vector<std::string> errors(static_cast<size_t>(threads));
 #pragma omp parallel num_threads(threads)
   try {
-    std::vector<float> scores(size_t(seq_q) * seq_kv);  // per-thread scratch, [seq_q, seq_kv]
+    attune::reference::AlignedVector<float> scores(size_t(seq_q) * seq_kv);  // per-thread scratch, [seq_q, seq_kv]
     // Each thread creates its own softmax primitive: with oneDNN's default (shared) scratchpad a
     // primitive must run on the thread that created it. Repeats hit oneDNN's primitive cache.
     dnnl::stream stream(engine);
@@ -119,9 +120,9 @@ void onednn_mha(const float* x, float* out, int batch, int seq, int model_dim, i
                 const float* b_q, const float* b_k, const float* b_v, const float* b_o) {
   const int rows = batch * seq, D = model_dim / heads;
   const size_t n = size_t(rows) * model_dim;
-  std::vector<float> proj(n), q(n), k(n), v(n), o(n), merged(n);
+  attune::reference::AlignedVector<float> proj(n), q(n), k(n), v(n), o(n), merged(n);
   // y = x·Wᵀ + b, then [B, S, H, D] -> [B, H, S, D].
-  auto project_to_heads = [&](const float* w, const float* b, std::vector<float>& dst) {
+  auto project_to_heads = [&](const float* w, const float* b, attune::reference::AlignedVector<float>& dst) {
     dnnl_sgemm('N', 'T', rows, model_dim, model_dim, 1.0f, x, model_dim, w, model_dim, 0.0f, proj.data(), model_dim);
 #pragma omp parallel for
     for (int r = 0; r < rows; ++r)

@@ -1,5 +1,7 @@
 #include "sdpa_algorithm.h"
 
+#include <cmath>
+
 namespace attune::generators {
 
 using namespace Halide;
@@ -16,6 +18,25 @@ Expr mask_bias(const SdpaInputs& in, Expr j, Expr i, Expr b) {
   return select(visible, 0.0f, kMaskedScore);
 }
 
+// 2^x for x <= 0 (a score minus a running or row max, in log2 units): round(x) via the
+// 1.5*2^23 trick, 2^fraction by Cephes' exp2f polynomial (relative error < 2e-7), 2^round(x)
+// built directly in the exponent bits. About half the vector instructions of Halide's exp
+// (which rounds with a split vroundps and selects around under/overflow); softmax spends a
+// tenth of its time here. x <= -127 (masked keys) gives exactly 0.
+Expr exp2_nonpositive(Expr x) {
+  Expr t = max(x, -127.0f);
+  // round(t) sits in the low mantissa bits of y; unsigned so the bit arithmetic may wrap.
+  Expr y = reinterpret<uint32_t>(t + 12582912.0f);
+  Expr f = t - cast<float>(reinterpret<int32_t>(y - cast<uint32_t>(0x4B400000)));  // [-0.5, 0.5]
+  Expr p = 1.535336188319500e-4f;
+  for (float c : {1.339887440266574e-3f, 9.618437357674640e-3f, 5.550332471162809e-2f,
+                  2.402264791363012e-1f, 6.931472028550421e-1f})
+    p = p * f + c;
+  p = p * f + 1.0f;
+  // (round(t) + 127) << 23 is 2^round(t) (the high bits of y shift out); round(t) = -127: 0.0f.
+  return p * reinterpret<float>((y + cast<uint32_t>(127)) << 23);
+}
+
 void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Expr group = in.num_heads / in.num_kv_heads;
@@ -28,7 +49,7 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
   f.rk = RDom(0, kv_pad, "rk");
   f.row_max(i, h, b) = kMaskedScore;
   f.row_max(i, h, b) = max(f.row_max(i, h, b), f.scores(f.rk, i, h, b));
-  f.exps(j, i, h, b) = exp(f.scores(j, i, h, b) - f.row_max(i, h, b));
+  f.exps(j, i, h, b) = exp2_nonpositive(f.scores(j, i, h, b) - f.row_max(i, h, b));
   f.row_sum(i, h, b) = 0.0f;
   f.row_sum(i, h, b) += f.exps(f.rk, i, h, b);
 
@@ -55,7 +76,7 @@ void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
   f.rjj = RDom(0, KB, "rjj");
   f.bmax(kb, i, h, b) = kMaskedScore;
   f.bmax(kb, i, h, b) = max(f.bmax(kb, i, h, b), bscore(f.rjj, kb, i, h, b));
-  f.bexp(jj, kb, i, h, b) = exp(bscore(jj, kb, i, h, b) - f.bmax(kb, i, h, b));
+  f.bexp(jj, kb, i, h, b) = exp2_nonpositive(bscore(jj, kb, i, h, b) - f.bmax(kb, i, h, b));
   f.bsum(kb, i, h, b) = 0.0f;
   f.bsum(kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b);
   Expr vkey = clamp(kb * KB + f.rjj, 0, in.seq_kv - 1);  // padded keys have bexp == 0
@@ -64,7 +85,7 @@ void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
 }
 
 // Online softmax: per KV block, block-local max/exp/sum/PV; the running state rescales
-// itself and the block by exp(-|running max - block max|) (one of the two factors is 1).
+// itself and the block by 2^-|running max - block max| (one of the two factors is 1).
 void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, ii = f.ii, it = f.it;
   const int KB = p.kv_block, T = p.q_tile;
@@ -79,7 +100,7 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
   Expr acc = f.state(d, ii, it, h, b)[0], m = f.state(d, ii, it, h, b)[1],
        l = f.state(d, ii, it, h, b)[2];
   Expr bm = f.bmax(f.rb, row, h, b);
-  Expr alpha = exp(-abs(m - bm));
+  Expr alpha = exp2_nonpositive(-abs(m - bm));
   Expr keep_old = m >= bm;
   Expr a_old = select(keep_old, 1.0f, alpha), a_blk = select(keep_old, alpha, 1.0f);
   f.state(d, ii, it, h, b) = Tuple(acc * a_old + f.bpv(d, f.rb, row, h, b) * a_blk, max(m, bm),
@@ -91,14 +112,14 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
 }
 
 // Split-KV: chunks of kv_block keys are independent partial softmaxes, combined by weight
-// exp(chunk max - global max). Chunks can run in parallel: decode's parallelism.
+// 2^(chunk max - global max). Chunks can run in parallel: decode's parallelism.
 void define_split_kv(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, kb = f.kb;
   define_kv_blocks(in, p.kv_block, f);
   f.rc = RDom(0, (in.seq_kv + p.kv_block - 1) / p.kv_block, "rc");
   f.global_max(i, h, b) = kMaskedScore;
   f.global_max(i, h, b) = max(f.global_max(i, h, b), f.bmax(f.rc, i, h, b));
-  f.chunk_weight(kb, i, h, b) = exp(f.bmax(kb, i, h, b) - f.global_max(i, h, b));
+  f.chunk_weight(kb, i, h, b) = exp2_nonpositive(f.bmax(kb, i, h, b) - f.global_max(i, h, b));
   f.numerator(d, i, h, b) = 0.0f;
   f.numerator(d, i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.bpv(d, f.rc, i, h, b);
   f.denominator(i, h, b) = 0.0f;
@@ -116,7 +137,8 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaS
   f.group = in.num_heads / in.num_kv_heads;
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var hk("hk");
-  f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * in.scale;
+  // Scores in log2 units (scale·log2(e) folded into Q): softmax then needs 2^x, not e^x.
+  f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * (in.scale * float(M_LOG2E));
   f.kt(j, d, hk, b) = in.k(d, clamp(j, 0, in.seq_kv - 1), hk, b);
   f.rd = RDom(0, in.head_dim, "rd");
   switch (algorithm) {

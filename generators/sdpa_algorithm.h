@@ -35,7 +35,7 @@ struct SdpaFuncs {
   Halide::Func dot;       // (j, i, h, b)  qs · kt accumulator (update over rd)
   Halide::Func scores;    // (j, i, h, b)  masked scaled logits, keys padded to a kv_block multiple
   Halide::Func row_max;   // (i, h, b)     update over rk
-  Halide::Func exps;      // (j, i, h, b)  exp(scores - row_max)
+  Halide::Func exps;      // (j, i, h, b)  2^(scores - row_max) (scores in log2 units)
   Halide::Func row_sum;   // (i, h, b)     update over rk
   Halide::Func pv;        // (d, i, h, b)  exps · v accumulator (update over rv)
   Halide::Func probs;     // (j, i, h, b)  softmax probabilities (attention weights)
@@ -46,14 +46,14 @@ struct SdpaFuncs {
   Halide::Func bdot;      // (jj, kb, i, h, b) block scores accumulator (update over rd)
   Halide::Func bscore;    // (jj, kb, i, h, b) masked scaled block scores
   Halide::Func bmax;      // (kb, i, h, b)     block row max (update over rjj)
-  Halide::Func bexp;      // (jj, kb, i, h, b) exp(score - block max)
+  Halide::Func bexp;      // (jj, kb, i, h, b) 2^(score - block max)
   Halide::Func bsum;      // (kb, i, h, b)     (update over rjj)
   Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rjj)
   Halide::Func state;     // (d, ii, it, h, b) Tuple(acc, max, sum), update over rb (KV blocks)
   Halide::RDom rjj, rb;
 
   // kSplitKv: the kb blocks above are the chunks; their partials are combined over rc.
-  Halide::Func chunk_weight;  // (kb, i, h, b) exp(chunk max - global max)
+  Halide::Func chunk_weight;  // (kb, i, h, b) 2^(chunk max - global max)
   Halide::Func global_max;    // (i, h, b) update over rc
   Halide::Func numerator;     // (d, i, h, b) update over rc
   Halide::Func denominator;   // (i, h, b) update over rc
