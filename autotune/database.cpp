@@ -17,7 +17,8 @@ nlohmann::json Record::to_json() const {
           {"config", config}, {"config_hash", config_hash}, {"strategy", strategy}, {"status", status},
           {"error", error}, {"times_ms", times_ms}, {"median_ms", median_ms}, {"spread", spread},
           {"gflops", gflops}, {"trial", trial}, {"elapsed_s", elapsed_s},
-          {"halide_version", halide_version}, {"attune_version", attune_version}, {"timestamp", timestamp}};
+          {"halide_version", halide_version}, {"attune_version", attune_version}, {"timestamp", timestamp},
+          {"kernel_version", kernel_version}};
 }
 
 Record Record::from_json(const nlohmann::json& j) {
@@ -40,6 +41,7 @@ Record Record::from_json(const nlohmann::json& j) {
   r.halide_version = j.value("halide_version", "");
   r.attune_version = j.value("attune_version", "");
   r.timestamp = j.value("timestamp", "");
+  r.kernel_version = j.value("kernel_version", 1);
   return r;
 }
 
@@ -51,12 +53,18 @@ Database::Database(std::string path) : path_(std::move(path)) {
     ++line_no;
     if (line.empty()) continue;
     try {
-      records_.push_back(Record::from_json(nlohmann::json::parse(line)));
+      Record r = Record::from_json(nlohmann::json::parse(line));
+      if (r.kernel_version == schedules::kKernelVersion) records_.push_back(std::move(r));
+      else ++other_versions_;
     } catch (const std::exception&) {
       std::fprintf(stderr, "attune: warning: %s:%d: skipping unreadable record (torn write?)\n",
                    path_.c_str(), line_no);
     }
   }
+  if (other_versions_)
+    std::fprintf(stderr, "attune: note: %s: %zu records measured with other kernel versions are not used "
+                 "(this build's kernels are version %d); tune again to refresh them\n",
+                 path_.c_str(), other_versions_, schedules::kKernelVersion);
 }
 
 void Database::append(const Record& r) {

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schedules/config.h"
+
 namespace attune::autotune {
 
 struct Record {
@@ -25,6 +27,7 @@ struct Record {
   int trial = 0;
   double elapsed_s = 0;       // since the start of the tuning session
   std::string halide_version, attune_version, timestamp;
+  int kernel_version = schedules::kKernelVersion;  // records before the field: 1
 
   nlohmann::json to_json() const;
   static Record from_json(const nlohmann::json& j);
@@ -33,8 +36,11 @@ struct Record {
 
 class Database {
  public:
-  explicit Database(std::string path);  // loads existing records (skipping torn lines)
+  // Loads existing records, skipping torn lines. Records of other kernel versions stay in the
+  // file but are not loaded (counted in other_versions()): their timings describe other code.
+  explicit Database(std::string path);
   const std::vector<Record>& records() const { return records_; }
+  size_t other_versions() const { return other_versions_; }
   void append(const Record& r);         // durable when it returns
   bool measured(const std::string& workload_key, const std::string& target, const std::string& hash) const;
   // Best ok records of schedule configs (not autoscheduler baselines) for a workload and
@@ -47,6 +53,7 @@ class Database {
  private:
   std::string path_;
   std::vector<Record> records_;
+  size_t other_versions_ = 0;
 };
 
 }  // namespace attune::autotune

@@ -11,7 +11,7 @@
 #include <random>
 
 #include "autotune/process.h"
-#include "schedules/space.h"
+#include "schedules/apply.h"
 
 namespace {
 
@@ -28,12 +28,9 @@ class LinearPropertyTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(LinearPropertyTest, RandomConfigIsCorrect) {
   const int index = GetParam();
-  attune::schedules::SpaceParams sp;
-  sp.kernel = "linear";
-  sp.vector_width = 16;  // AVX-512 host (the tests' machine class)
-  sp.num_registers = 32;
-  std::mt19937_64 rng(2000 + index);
-  const attune::schedules::Config config = attune::schedules::Space(sp).sample(rng);
+  std::mt19937_64 rng(2000 + index);  // the host's space (the candidate is compiled for target=host)
+  const attune::schedules::Config config =
+      attune::schedules::cpu_space("linear", Halide::get_host_target(), 0, false, false).sample(rng);
 
   const std::string dir = ::testing::TempDir() + "/attune_linear_property_" + std::to_string(index);
   std::filesystem::create_directories(dir);

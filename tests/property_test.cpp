@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "autotune/candidate.h"
-#include "schedules/space.h"
+#include "schedules/apply.h"
 
 namespace attune::autotune {
 namespace {
@@ -37,13 +37,8 @@ TEST_P(PropertyTest, RandomConfigIsCorrect) {
   const Variant v = kVariants[size_t(index) % std::size(kVariants)];
   const auto seq = kSeqs[size_t(index) % std::size(kSeqs)];
 
-  schedules::SpaceParams sp;
-  sp.kernel = kernel;
-  sp.head_dim = v.head_dim;
-  sp.causal = v.causal;
-  sp.vector_width = 16;  // AVX-512 host (the tests' machine class)
-  sp.num_registers = 32;
-  const schedules::Space space(sp);
+  // The host's space, as the tuner builds it (the candidates are compiled for target=host).
+  const schedules::Space space = schedules::cpu_space(kernel, Halide::get_host_target(), v.head_dim, v.causal, false);
   std::mt19937_64 rng(1000 + index);
   const schedules::Config config = space.sample(rng);
 

@@ -72,6 +72,13 @@ inline reference::SdpaProblem problem_for(const Case& c, const Tensors& t) {
   return p;
 }
 
+// Whether this CPU runs kernels of an ISA level (avx512 > avx2 > sse41). Clears the ISA cap.
+inline bool host_supports(const std::string& isa) {
+  const auto rank = [](const std::string& s) { return s == "avx512" ? 2 : s == "avx2" ? 1 : 0; };
+  set_max_isa("");
+  return rank(isa) <= rank(max_isa());
+}
+
 constexpr double kTolerance = 1e-4;  // max abs error relative to the output's max magnitude
 
 }  // namespace attune::testing

@@ -106,6 +106,39 @@ TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
     if (r.strategy != "final") EXPECT_TRUE(hashes.insert(r.config_hash).second) << "measured twice: " << r.config_hash;
 }
 
+// Records measured with older kernels describe other code: kept in the file, but neither
+// resumed from (measured again) nor reported as best.
+TEST(Database, RecordsOfOtherKernelVersionsAreNotUsed) {
+  const std::string path = temp_path("versions.jsonl");
+  Record old;
+  old.workload_key = "sdpa:w";
+  old.target = "host";
+  old.config = nlohmann::json::object();
+  old.config_hash = "0123456789abcdef";
+  old.status = "ok";
+  old.gflops = 100;
+  nlohmann::json legacy = old.to_json();
+  legacy.erase("kernel_version");  // written before the field existed: version 1
+  std::ofstream(path) << legacy.dump() << "\n";
+  old.kernel_version = schedules::kKernelVersion + 1;
+  Database(path).append(old);
+  {
+    const Database db(path);
+    EXPECT_EQ(db.other_versions(), 2u);
+    EXPECT_TRUE(db.records().empty());
+    EXPECT_FALSE(db.measured("sdpa:w", "host", "0123456789abcdef"));
+    EXPECT_TRUE(db.best("sdpa:w", "host", 1).empty());
+  }
+  Record now = old;
+  now.kernel_version = schedules::kKernelVersion;
+  Database(path).append(now);
+  const Database db(path);
+  EXPECT_EQ(db.other_versions(), 2u);
+  ASSERT_EQ(db.records().size(), 1u);
+  EXPECT_TRUE(db.measured("sdpa:w", "host", "0123456789abcdef"));
+  EXPECT_EQ(db.best("sdpa:w", "host", 1).size(), 1u);
+}
+
 TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
   Database db(temp_path("real.jsonl"));
   TuneOptions o = quick_tune("real");
