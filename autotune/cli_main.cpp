@@ -184,8 +184,9 @@ int cmd_tune(int argc, char** argv) {
       .opt("preset", "", "'standard': tune the workload set the build ships, one after another")
       .opt("target", "host", "Halide target string (e.g. x86-64-linux-avx2-fma)")
       .opt("budget", "10m", "per workload: time (10m, 90s, 1h) or trials (500)")
-      .opt("strategy", "evolutionary",
-           "random, evolutionary, model, or autoscheduler:NAME (Mullapudi2016, Adams2019, Li2018: "
+      .opt("strategy", "model",
+           "model (a cost model, updated as measurements arrive, ranks candidates before they are "
+           "measured), evolutionary, random, or autoscheduler:NAME (Mullapudi2016, Adams2019, Li2018: "
            "Halide's autoschedulers on the same generator, recorded as baselines)")
       .opt("jobs", "2", "parallel candidate builds")
       .opt("db", "attune_tuning.jsonl", "tuning database (append-only JSONL)")

@@ -135,6 +135,7 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaS
   f.algorithm = algorithm;
   f.static_head_dim = p.head_dim;
   f.group = in.num_heads / in.num_kv_heads;
+  f.seq_kv = in.seq_kv;
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var hk("hk");
   // Scores in log2 units (scale·log2(e) folded into Q): softmax then needs 2^x, not e^x.

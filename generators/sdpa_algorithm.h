@@ -27,6 +27,7 @@ struct SdpaFuncs {
   int static_head_dim = 0;  // 0: head_dim known only at run time
   Halide::Var d{"d"}, i{"i"}, j{"j"}, h{"h"}, b{"b"};
   Halide::Expr group;     // query heads per KV head (num_heads / num_kv_heads)
+  Halide::Expr seq_kv;    // keys (for storage decisions of the schedules)
   Halide::Func qs;        // (d, i, h, b)  Q rows, clamped to valid rows, times scale
   Halide::Func kt;        // (j, d, hk, b) K transposed: keys contiguous for vector dot products
   Halide::Func out;       // (d, i, h, b)

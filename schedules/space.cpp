@@ -101,22 +101,24 @@ std::optional<std::string> Space::validate(const Config& c) const {
 }
 
 Config Space::default_config() const {
+  // Register tiles of 6 rows x `cols` vectors, as sgemm micro-kernels: the accumulators, the
+  // cols vectors loaded per step and one broadcast must fit in the registers, or LLVM spills
+  // accumulators and the loop runs at store-forwarding latency (3x4 on AVX2: -35%). AVX-512
+  // (32 registers): 6x4, hand-found on Zen 5; AVX2 (16): 6x2, measured on Zen 2/3.
+  const int vec = params_.vector_width, D = params_.head_dim;
+  const int rows = 6, cols = params_.num_registers >= 32 ? 4 : 2;
   if (params_.kernel == "linear") {
-    const int rows = params_.num_registers >= 32 ? 6 : 3;
     Config c;
     c.kernel = "linear";
-    c.knobs = {{"row_tile", 48}, {"rows", rows}, {"width", 4 * params_.vector_width}, {"vec", params_.vector_width}};
+    c.knobs = {{"row_tile", 48}, {"rows", rows}, {"width", cols * vec}, {"vec", vec}};
     return c;
   }
-  // Hand-found on AVX-512 (Zen 5): 6 rows x 4 vectors of accumulators (24 of 32 registers)
-  // for both register tiles; flash takes 128-key blocks with 3 rows. Scaled to the target's
-  // register count elsewhere (AVX2: 3 rows).
-  const int vec = params_.vector_width, D = params_.head_dim;
-  const int rows = params_.num_registers >= 32 ? 6 : 3;
+  // Flash takes 8-vector key blocks with 3 rows on AVX-512 (hand-found), 4 vectors x 2 rows on AVX2.
   const bool flash = params_.causal && params_.kernel == "sdpa";
+  const int flash_cols = 2 * cols, flash_rows = cols == 4 ? 3 : 2;
   std::int64_t pv_width = vec;
   for (std::int64_t w : {4 * vec, 5 * vec, 6 * vec, 3 * vec, 2 * vec})
-    if (D > 0 && D % vec == 0 && D % w == 0 && rows * (w / vec) <= params_.num_registers - 4) {
+    if (D > 0 && D % vec == 0 && D % w == 0 && rows * (w / vec) + w / vec + 1 <= params_.num_registers) {
       pv_width = w;
       break;
     }
@@ -124,8 +126,8 @@ Config Space::default_config() const {
   c.kernel = params_.kernel;
   c.knobs = {{"algorithm", flash ? 1 : 0},
              {"q_tile", 48},
-             {"kv_block", flash ? 8 * vec : 4 * vec},
-             {"qk_rows", flash ? rows / 2 : rows},
+             {"kv_block", (flash ? flash_cols : cols) * vec},
+             {"qk_rows", flash ? flash_rows : rows},
              {"pv_rows", rows},
              {"pv_width", pv_width},
              {"vec", vec},
