@@ -90,20 +90,22 @@ bool Database::measured(const std::string& key, const std::string& target, const
 }
 
 std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n) const {
-  std::vector<Record> ok;
-  for (const Record& r : records_)  // autoscheduler baselines are references, not configs
-    if (r.ok() && r.workload_key == key && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0)
-      ok.push_back(r);
-  std::sort(ok.begin(), ok.end(), [](const Record& a, const Record& b) { return a.median_ms < b.median_ms; });
-  // One record per config (a re-measurement appends a second one): keep the first (fastest).
-  std::vector<Record> unique;
-  for (const Record& r : ok) {
-    if (std::any_of(unique.begin(), unique.end(), [&](const Record& u) { return u.config_hash == r.config_hash; }))
+  // One record per config. A config re-measured at the end of a tune ("final": the top few
+  // interleaved, so drift hits them alike) is ranked by its latest re-measurement: the fastest
+  // of many noisy search measurements is biased low (winner's curse). Others: their fastest.
+  std::vector<Record> per_config;
+  for (const Record& r : records_) {  // autoscheduler baselines are references, not configs
+    if (!r.ok() || r.workload_key != key || r.target != target || r.strategy.rfind("autoscheduler:", 0) == 0)
       continue;
-    unique.push_back(r);
-    if (unique.size() == n) break;
+    auto it = std::find_if(per_config.begin(), per_config.end(),
+                           [&](const Record& u) { return u.config_hash == r.config_hash; });
+    if (it == per_config.end()) per_config.push_back(r);
+    else if (r.strategy == "final" || (it->strategy != "final" && r.median_ms < it->median_ms)) *it = r;
   }
-  return unique;
+  std::sort(per_config.begin(), per_config.end(),
+            [](const Record& a, const Record& b) { return a.median_ms < b.median_ms; });
+  if (per_config.size() > n) per_config.resize(n);
+  return per_config;
 }
 
 std::vector<Record> Database::best_per_workload(const std::string& target) const {

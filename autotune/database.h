@@ -44,7 +44,8 @@ class Database {
   void append(const Record& r);         // durable when it returns
   bool measured(const std::string& workload_key, const std::string& target, const std::string& hash) const;
   // Best ok records of schedule configs (not autoscheduler baselines) for a workload and
-  // target, fastest first, one per config.
+  // target, fastest first, one per config: its latest "final" re-measurement if it has one,
+  // else its fastest record.
   std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n) const;
   // The best of each workload measured for `target` (as best(key, target, 1)), by workload key.
   std::vector<Record> best_per_workload(const std::string& target) const;

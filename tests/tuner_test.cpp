@@ -139,6 +139,37 @@ TEST(Database, RecordsOfOtherKernelVersionsAreNotUsed) {
   EXPECT_EQ(db.best("sdpa:w", "host", 1).size(), 1u);
 }
 
+// The end-of-tune interleaved re-measurement decides among the top configs: a config that was
+// lucky once during the search does not keep its best time.
+TEST(Database, FinalRemeasurementRanksTheTopConfigs) {
+  const std::string path = temp_path("final.jsonl");
+  std::filesystem::remove(path);
+  Database db(path);
+  auto add = [&](const std::string& hash, const std::string& strategy, double ms) {
+    Record r;
+    r.workload_key = "sdpa:w";
+    r.target = "host";
+    r.config = nlohmann::json::object();
+    r.config_hash = hash;
+    r.strategy = strategy;
+    r.status = "ok";
+    r.median_ms = ms;
+    db.append(r);
+  };
+  add("lucky", "model", 10);
+  add("steady", "model", 11);
+  add("other", "model", 13);
+  add("lucky", "final", 14);
+  add("steady", "final", 11.5);
+  const auto best = Database(path).best("sdpa:w", "host", 3);
+  ASSERT_EQ(best.size(), 3u);
+  EXPECT_EQ(best[0].config_hash, "steady");
+  EXPECT_DOUBLE_EQ(best[0].median_ms, 11.5);
+  EXPECT_EQ(best[1].config_hash, "other");
+  EXPECT_EQ(best[2].config_hash, "lucky");
+  EXPECT_DOUBLE_EQ(best[2].median_ms, 14);
+}
+
 TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
   Database db(temp_path("real.jsonl"));
   TuneOptions o = quick_tune("real");
