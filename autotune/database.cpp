@@ -89,23 +89,36 @@ bool Database::measured(const std::string& key, const std::string& target, const
   });
 }
 
-std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n) const {
-  // One record per config. A config re-measured at the end of a tune ("final": the top few
-  // interleaved, so drift hits them alike) is ranked by its latest re-measurement: the fastest
-  // of many noisy search measurements is biased low (winner's curse). Others: their fastest.
-  std::vector<Record> per_config;
+std::vector<Record> Database::per_config(const std::string& key, const std::string& target, size_t n,
+                                         bool finalists_first) const {
+  struct Entry {
+    Record rec;  // the record that ranks the config
+    bool final = false;
+  };
+  std::vector<Entry> per_config;
   for (const Record& r : records_) {  // autoscheduler baselines are references, not configs
     if (!r.ok() || r.workload_key != key || r.target != target || r.strategy.rfind("autoscheduler:", 0) == 0)
       continue;
     auto it = std::find_if(per_config.begin(), per_config.end(),
-                           [&](const Record& u) { return u.config_hash == r.config_hash; });
-    if (it == per_config.end()) per_config.push_back(r);
-    else if (r.strategy == "final" || (it->strategy != "final" && r.median_ms < it->median_ms)) *it = r;
+                           [&](const Entry& e) { return e.rec.config_hash == r.config_hash; });
+    const bool final = finalists_first && r.strategy == "final";
+    if (it == per_config.end()) per_config.push_back({r, final});
+    else if (final || (!it->final && r.median_ms < it->rec.median_ms)) *it = {r, final || it->final};
   }
-  std::sort(per_config.begin(), per_config.end(),
-            [](const Record& a, const Record& b) { return a.median_ms < b.median_ms; });
-  if (per_config.size() > n) per_config.resize(n);
-  return per_config;
+  std::stable_sort(per_config.begin(), per_config.end(), [](const Entry& a, const Entry& b) {
+    return a.final != b.final ? a.final : a.rec.median_ms < b.rec.median_ms;
+  });
+  std::vector<Record> out;
+  for (size_t i = 0; i < per_config.size() && i < n; ++i) out.push_back(per_config[i].rec);
+  return out;
+}
+
+std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n) const {
+  return per_config(key, target, n, true);
+}
+
+std::vector<Record> Database::fastest(const std::string& key, const std::string& target, size_t n) const {
+  return per_config(key, target, n, false);
 }
 
 std::vector<Record> Database::best_per_workload(const std::string& target) const {

@@ -43,15 +43,23 @@ class Database {
   size_t other_versions() const { return other_versions_; }
   void append(const Record& r);         // durable when it returns
   bool measured(const std::string& workload_key, const std::string& target, const std::string& hash) const;
-  // Best ok records of schedule configs (not autoscheduler baselines) for a workload and
-  // target, fastest first, one per config: its latest "final" re-measurement if it has one,
-  // else its fastest record.
+  // The decision: best ok records of schedule configs (not autoscheduler baselines) for a
+  // workload and target, one per config. Configs re-measured together at the end of a tune
+  // ("final", interleaved so drift hits them alike) rank first, by their latest re-measurement;
+  // the fastest of many noisy search measurements is biased low (winner's curse), so it ranks a
+  // config only when it has no re-measurement.
   std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n) const;
+  // Each config's fastest ok measurement of any kind, fastest first: who enters the next
+  // end-of-tune re-measurement (a config found faster since the last one must get its chance).
+  std::vector<Record> fastest(const std::string& workload_key, const std::string& target, size_t n) const;
   // The best of each workload measured for `target` (as best(key, target, 1)), by workload key.
   std::vector<Record> best_per_workload(const std::string& target) const;
   const std::string& path() const { return path_; }
 
  private:
+  std::vector<Record> per_config(const std::string& workload_key, const std::string& target, size_t n,
+                                 bool finalists_first) const;
+
   std::string path_;
   std::vector<Record> records_;
   size_t other_versions_ = 0;
