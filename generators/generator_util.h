@@ -56,6 +56,7 @@ inline SdpaShapeParams shape_params(const schedules::Config& cfg, int head_dim) 
   shape.kv_block = int(cfg.get("kv_block"));
   shape.q_tile = int(cfg.get("q_tile"));
   shape.head_dim = head_dim;
+  shape.k_panel = int(cfg.get("vec"));
   return shape;
 }
 

@@ -37,13 +37,16 @@ Expr exp2_nonpositive(Expr x) {
   return p * reinterpret<float>((y + cast<uint32_t>(127)) << 23);
 }
 
+// KV blocks of kv_block keys covering the keys (the last one padded; padded keys are masked).
+Expr num_kv_blocks(const SdpaInputs& in, int kv_block) { return (in.seq_kv + kv_block - 1) / kv_block; }
+
 void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Expr group = in.num_heads / in.num_kv_heads;
-  Expr kv_pad = (in.seq_kv + p.kv_block - 1) / p.kv_block * p.kv_block;
+  Expr kv_pad = num_kv_blocks(in, p.kv_block) * p.kv_block;
 
   f.dot(j, i, h, b) = 0.0f;
-  f.dot(j, i, h, b) += f.qs(f.rd, i, h, b) * f.kt(j, f.rd, h / group, b);
+  f.dot(j, i, h, b) += f.qs(f.rd, i, h, b) * f.k_t(j, f.rd, h / group, b);
   f.scores(j, i, h, b) = f.dot(j, i, h, b) + mask_bias(in, j, i, b);
 
   f.rk = RDom(0, kv_pad, "rk");
@@ -69,7 +72,7 @@ void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
   Expr key = kb * KB + jj;
 
   f.bdot(jj, kb, i, h, b) = 0.0f;
-  f.bdot(jj, kb, i, h, b) += f.qs(f.rd, i, h, b) * f.kt(key, f.rd, h / group, b);
+  f.bdot(jj, kb, i, h, b) += f.qs(f.rd, i, h, b) * f.k_t(key, f.rd, h / group, b);
   Func& bscore = f.bscore;
   bscore(jj, kb, i, h, b) = f.bdot(jj, kb, i, h, b) + mask_bias(in, key, i, b);
 
@@ -89,11 +92,10 @@ void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
 void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, ii = f.ii, it = f.it;
   const int KB = p.kv_block, T = p.q_tile;
-  Expr num_blocks = (in.seq_kv + KB - 1) / KB;
   define_kv_blocks(in, KB, f);
 
   // Blocks entirely above the causal diagonal of tile `it` are not visited at all.
-  f.rb = RDom(0, num_blocks, "rb");
+  f.rb = RDom(0, num_kv_blocks(in, KB), "rb");
   if (in.causal) f.rb.where(f.rb * KB <= it * T + (T - 1) + (in.seq_kv - in.seq_q));
   Expr row = it * T + ii;
   f.state(d, ii, it, h, b) = Tuple(0.0f, kMaskedScore, 0.0f);
@@ -116,7 +118,7 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
 void define_split_kv(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, kb = f.kb;
   define_kv_blocks(in, p.kv_block, f);
-  f.rc = RDom(0, (in.seq_kv + p.kv_block - 1) / p.kv_block, "rc");
+  f.rc = RDom(0, num_kv_blocks(in, p.kv_block), "rc");
   f.global_max(i, h, b) = kMaskedScore;
   f.global_max(i, h, b) = max(f.global_max(i, h, b), f.bmax(f.rc, i, h, b));
   f.chunk_weight(kb, i, h, b) = exp2_nonpositive(f.bmax(kb, i, h, b) - f.global_max(i, h, b));
@@ -135,12 +137,13 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaS
   f.algorithm = algorithm;
   f.static_head_dim = p.head_dim;
   f.group = in.num_heads / in.num_kv_heads;
-  f.seq_kv = in.seq_kv;
+  f.k_panel = p.k_panel;
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var hk("hk");
   // Scores in log2 units (scale·log2(e) folded into Q): softmax then needs 2^x, not e^x.
   f.qs(d, i, h, b) = in.q(d, clamp(i, 0, in.seq_q - 1), h, b) * (in.scale * float(M_LOG2E));
-  f.kt(j, d, hk, b) = in.k(d, clamp(j, 0, in.seq_kv - 1), hk, b);
+  Var jI("jI"), jO("jO");
+  f.kt(jI, d, jO, hk, b) = in.k(d, clamp(jO * p.k_panel + jI, 0, in.seq_kv - 1), hk, b);
   f.rd = RDom(0, in.head_dim, "rd");
   switch (algorithm) {
     case SdpaAlgorithm::kMaterialized: define_materialized(in, p, f); break;

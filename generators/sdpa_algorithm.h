@@ -27,9 +27,15 @@ struct SdpaFuncs {
   int static_head_dim = 0;  // 0: head_dim known only at run time
   Halide::Var d{"d"}, i{"i"}, j{"j"}, h{"h"}, b{"b"};
   Halide::Expr group;     // query heads per KV head (num_heads / num_kv_heads)
-  Halide::Expr seq_kv;    // keys (for storage decisions of the schedules)
   Halide::Func qs;        // (d, i, h, b)  Q rows, clamped to valid rows, times scale
-  Halide::Func kt;        // (j, d, hk, b) K transposed: keys contiguous for vector dot products
+  // K transposed into panels of k_panel keys x head_dim, each contiguous (as GEMM libraries
+  // pack B): the QK loop's walk down head_dim for a key block streams through one panel
+  // instead of striding seq_kv floats per step (cache sets, TLB). Read it through k_t().
+  Halide::Func kt;        // (jI, d, jO, hk, b): key jO * k_panel + jI
+  int k_panel = 1;
+  Halide::Expr k_t(Halide::Expr key, Halide::Expr d, Halide::Expr hk, Halide::Expr b) const {
+    return kt(key % k_panel, d, key / k_panel, hk, b);
+  }
   Halide::Func out;       // (d, i, h, b)
 
   // kMaterialized: all scores of a query row, stable softmax, then PV.
@@ -65,6 +71,7 @@ struct SdpaShapeParams {
   int kv_block = 64;  // keys per block (padding granule of the materialised kernel)
   int q_tile = 32;    // query rows per tile (flash state granule)
   int head_dim = 64;  // compile-time head_dim, 0 = any (read from the buffers)
+  int k_panel = 1;    // keys per K panel (SdpaFuncs::kt): the vector width
 };
 
 SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p);

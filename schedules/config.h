@@ -12,8 +12,9 @@ namespace attune::schedules {
 // Version of the code that a Config generates (algorithms and schedule appliers). Bumped when
 // a change alters what a config computes or how fast it runs, so that tuning records measured
 // with older kernels are neither resumed from nor exported. 2: softmax in log2 units with a
-// polynomial 2^x. 3: transposed K rows padded off powers of two.
-constexpr int kKernelVersion = 3;
+// polynomial 2^x. 3: transposed K rows padded off powers of two. 4: K packed in panels of
+// `vec` keys.
+constexpr int kKernelVersion = 4;
 
 struct Config {
   std::string kernel;                       // e.g. "sdpa"

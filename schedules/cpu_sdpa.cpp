@@ -50,13 +50,16 @@ Stage& parallel_tasks(Stage& s, Var outer, Var h, Var b, Var task) {
 void schedule_scores(const Knobs& k, Func scores, Func dot, Var key, Var row, RVar rd, LoopLevel at) {
   Var kO("kO"), kI("kI"), rO("rO"), rI("rI");
   scores.compute_at(at)
+      .align_bounds(key, k.kv_block)  // key blocks start on panel boundaries of kt (see k_t())
       .split(key, kO, kI, k.kv_block)
       .split(row, rO, rI, k.qk_rows)
       .reorder(kI, rI, kO, rO)
       .vectorize(kI)
       .unroll(rI);
-  dot.compute_at(scores, kO).vectorize(key).unroll(row);
-  dot.update().reorder(key, row, rd).vectorize(key).unroll(row);
+  // Vectors of `vec` keys (one kt panel each), unrolled over the block's vectors and rows.
+  Var vO("vO"), vI("vI");
+  dot.compute_at(scores, kO).split(key, vO, vI, k.vec).vectorize(vI).unroll(vO).unroll(row);
+  dot.update().split(key, vO, vI, k.vec).reorder(vI, vO, row, rd).vectorize(vI).unroll(vO).unroll(row);
 }
 
 // Row statistic (max or sum) over `rk`: rfactor into `vec` lanes so the reduction is vertical.
@@ -188,13 +191,11 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   f.numerator.update().vectorize(d, k.vec, TailStrategy::GuardWithIf);
 }
 
-// K transposed once for all tasks. Its rows (one per head_dim index) are padded to 16 floats
-// past a multiple of 64: with seq_kv a power of two the QK loop's walk down head_dim for one
-// key block would hit a single L1 set (and 4K-alias), which costs ~15% on 8-way L1s (Zen 2/3).
+// K transposed into vector-wide panels once for all tasks.
 void schedule_kt(const Knobs& k, SdpaFuncs& f) {
-  Var j = f.j, d = f.d, b = f.b, hk("hk"), hkb("hkb"), jO("jO"), jI("jI");
-  const Expr keys = (f.seq_kv + k.kv_block - 1) / k.kv_block * k.kv_block;  // the padded keys read
-  f.kt.compute_root().bound(j, 0, (keys + 63) / 64 * 64 + 16).split(j, jO, jI, k.vec).reorder(jI, d, jO).vectorize(jI).fuse(hk, b, hkb).parallel(hkb);
+  const std::vector<Var> a = f.kt.args();  // jI, d, jO, hk, b
+  Var hkb("hkb");
+  f.kt.compute_root().bound(a[0], 0, f.k_panel).vectorize(a[0]).fuse(a[3], a[4], hkb).parallel(hkb);
 }
 
 }  // namespace

@@ -12,6 +12,18 @@ std::vector<std::int64_t> multiples(int unit, std::initializer_list<int> factors
   for (int f : factors) v.push_back(std::int64_t(unit) * f);
   return v;
 }
+
+// Register tiles of rows x cols vectors (cols vectors loaded per step plus one broadcast).
+// The space admits a tile whose accumulators leave 4 registers for operands: LLVM may reload
+// operands from L1 rather than spill accumulators, and such tiles can win (the measured
+// AVX-512 causal best, 3x8, needs 33 registers with its loads). The default config takes only
+// tiles that need no spill at all: a spilled accumulator runs the loop at store-forwarding
+// latency (3x4 on AVX2: -35%).
+std::int64_t admitted_accumulators(int num_registers) { return num_registers - 4; }
+bool spill_free(std::int64_t rows, std::int64_t cols, int num_registers) {
+  return rows * cols + cols + 1 <= num_registers;
+}
+
 }  // namespace
 
 Space::Space(const SpaceParams& p) : params_(p) {
@@ -66,7 +78,7 @@ std::optional<std::string> Space::validate(const Config& c) const {
     if (std::none_of(knobs_.begin(), knobs_.end(), [&](const Knob& k) { return k.name == name; }))
       return "unknown knob '" + name + "'";
   }
-  const std::int64_t budget = params_.num_registers - 4;  // accumulators must fit in registers
+  const std::int64_t budget = admitted_accumulators(params_.num_registers);
   if (params_.kernel == "linear") {
     const std::int64_t row_tile = c.get("row_tile"), rows = c.get("rows"), width = c.get("width");
     if (row_tile % rows != 0) return "row_tile must be a multiple of rows";
@@ -101,12 +113,12 @@ std::optional<std::string> Space::validate(const Config& c) const {
 }
 
 Config Space::default_config() const {
-  // Register tiles of 6 rows x `cols` vectors, as sgemm micro-kernels: the accumulators, the
-  // cols vectors loaded per step and one broadcast must fit in the registers, or LLVM spills
-  // accumulators and the loop runs at store-forwarding latency (3x4 on AVX2: -35%). AVX-512
+  // Spill-free register tiles of 6 rows x `cols` vectors, as sgemm micro-kernels. AVX-512
   // (32 registers): 6x4, hand-found on Zen 5; AVX2 (16): 6x2, measured on Zen 2/3.
   const int vec = params_.vector_width, D = params_.head_dim;
-  const int rows = 6, cols = params_.num_registers >= 32 ? 4 : 2;
+  const int rows = 6;
+  int cols = 1;
+  while (spill_free(rows, cols + 1, params_.num_registers)) ++cols;
   if (params_.kernel == "linear") {
     Config c;
     c.kernel = "linear";
@@ -118,7 +130,7 @@ Config Space::default_config() const {
   const int flash_cols = 2 * cols, flash_rows = cols == 4 ? 3 : 2;
   std::int64_t pv_width = vec;
   for (std::int64_t w : {4 * vec, 5 * vec, 6 * vec, 3 * vec, 2 * vec})
-    if (D > 0 && D % vec == 0 && D % w == 0 && rows * (w / vec) + w / vec + 1 <= params_.num_registers) {
+    if (D > 0 && D % vec == 0 && D % w == 0 && spill_free(rows, w / vec, params_.num_registers)) {
       pv_width = w;
       break;
     }
