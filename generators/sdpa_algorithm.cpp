@@ -49,14 +49,27 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
   f.dot(j, i, h, b) += f.qs(f.rd, i, h, b) * f.k_t(j, f.rd, h / group, b);
   f.scores(j, i, h, b) = f.dot(j, i, h, b) + mask_bias(in, j, i, b);
 
+  // Causal: the keys a tile of q_tile query rows can see end at its last row's diagonal
+  // (bottom-right aligned). The reductions stop there, in whole kv_blocks, so Halide trims each
+  // tile's scores, exps and PV to that prefix: the work above the diagonal is skipped, not
+  // masked. The bound is the same for all rows of a tile, so loops are trimmed, not predicated.
   f.rk = RDom(0, kv_pad, "rk");
+  f.rv = RDom(0, in.seq_kv, "rv");
+  if (in.causal) {
+    Expr last_key = i / p.q_tile * p.q_tile + (p.q_tile - 1) + (in.seq_kv - in.seq_q);
+    Expr visible_keys = clamp((last_key / p.kv_block + 1) * p.kv_block, 0, kv_pad);  // floor division
+    // In whole vectors (visible_keys is a kv_block multiple): the row statistics' rfactor
+    // splits rk into vector lanes, which then share the condition (one trimmed loop, not a
+    // predicate per lane).
+    f.rk.where(f.rk / p.k_panel < visible_keys / p.k_panel);
+    f.rv.where(f.rv < visible_keys);
+  }
   f.row_max(i, h, b) = kMaskedScore;
   f.row_max(i, h, b) = max(f.row_max(i, h, b), f.scores(f.rk, i, h, b));
   f.exps(j, i, h, b) = exp2_nonpositive(f.scores(j, i, h, b) - f.row_max(i, h, b));
   f.row_sum(i, h, b) = 0.0f;
   f.row_sum(i, h, b) += f.exps(f.rk, i, h, b);
 
-  f.rv = RDom(0, in.seq_kv, "rv");
   f.pv(d, i, h, b) = 0.0f;
   f.pv(d, i, h, b) += f.exps(f.rv, i, h, b) * in.v(d, f.rv, h / group, b);
 

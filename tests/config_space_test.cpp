@@ -199,8 +199,8 @@ TEST(Space, ValidationGivesReasons) {
   c.knobs["pv_width"] = 48;
   EXPECT_NE(s.validate(c)->find("pv_width"), std::string::npos);
   c = s.default_config();
-  c.knobs["algorithm"] = 0;
-  EXPECT_NE(s.validate(c)->find("causal"), std::string::npos);
+  c.knobs["k_transpose"] = 0;  // K read in place: split-KV only
+  EXPECT_NE(s.validate(c)->find("k_transpose"), std::string::npos);
   c = s.default_config();
   c.knobs["q_tile"] = 7;
   EXPECT_NE(s.validate(c)->find("q_tile"), std::string::npos);
