@@ -139,46 +139,54 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
 }
 
 // Split-KV (decode): chunk partials are root stages, each parallel over (chunk, head, batch),
-// or with kv_group_inner over (chunk, KV head, batch) with the group's query heads inside, so
-// each K/V chunk is fetched from memory once per group; the combination is parallel over
-// (head, batch).
+// or with kv_group_inner over (chunk, KV head, batch) with the group's query heads inside the
+// key loops, so each K row and V row is fetched from memory once per group and reused from L1
+// by the group's heads (a chunk of 1024 keys x 128 dims is 512 KiB: re-walking it per head
+// re-reads it from L3 or DRAM). The combination is parallel over (head, batch).
 void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
   Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI"), hk("hk"), g("g");
   for (Func fn : {f.bscore, f.bmax, f.bsum, f.bpv}) fn.compute_root();
-  // `s` iterates `inner` (innermost first) per (chunk, head, batch) task.
-  auto per_chunk = [&](Stage s, std::vector<VarOrRVar> inner) -> Stage {  // Stage: a handle to the same stage
-    if (!k.kv_group_inner) {
-      inner.insert(inner.end(), {kb, h, b});
-      return parallel_tasks(s.reorder(inner), kb, h, b, task);
+  // `s` iterates `inner`, then the group's query heads (kv_group_inner), then `outer`
+  // (innermost first), per parallel (chunk, head or KV head, batch) task.
+  auto per_chunk = [&](Stage s, std::vector<VarOrRVar> inner, std::vector<VarOrRVar> outer = {}) -> Stage {
+    Var head = h;
+    if (k.kv_group_inner) {
+      s.split(h, hk, g, f.group, TailStrategy::GuardWithIf);
+      inner.push_back(g);
+      head = hk;
     }
-    s.split(h, hk, g, f.group, TailStrategy::GuardWithIf);
-    inner.insert(inner.end(), {g, kb, hk, b});
-    return parallel_tasks(s.reorder(inner), kb, hk, b, task);
+    inner.insert(inner.end(), outer.begin(), outer.end());
+    inner.insert(inner.end(), {kb, head, b});
+    return parallel_tasks(s.reorder(inner), kb, head, b, task);  // Stage: a handle to the same stage
   };
-  per_chunk(f.bscore, {jj, i});
   if (k.k_transpose) {
     // Scores from the transposed K: register tiles of qk_rows x (up to) 4 vectors of keys.
-    f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block)).split(i, iO, iI, k.qk_rows)
-        .reorder(jI, iI, jO, iO, task)
-        .vectorize(jI, k.vec).unroll(iI);
-    f.bdot.compute_at(f.bscore, jO).vectorize(jj, k.vec).unroll(i);
+    f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block)).split(i, iO, iI, k.qk_rows);
+    per_chunk(f.bscore, {jI, iI}, {jO, iO}).vectorize(jI, k.vec).unroll(iI);
+    f.bdot.compute_at(f.bscore, k.kv_group_inner ? g : jO).vectorize(jj, k.vec).unroll(i);
     f.bdot.update().reorder(jj, i, f.rd.x).vectorize(jj, k.vec).unroll(i);
   } else {
     // Straight from K's rows (no transposed copy: decode reads K once): per key, vec lanes of
     // head_dim in parallel (rfactor), then one horizontal sum.
     RVar dO("dO"), dI("dI");
     Var u("u");
-    f.bscore.reorder(i, jj, task);
+    per_chunk(f.bscore, {i}, {jj});
     f.bdot.compute_at(f.bscore, i);
     Func lanes = f.bdot.update().split(f.rd.x, dO, dI, k.vec, TailStrategy::GuardWithIf).rfactor(dI, u);
     lanes.compute_at(f.bscore, i).vectorize(u);
     lanes.update().vectorize(u);
+    f.bdot.update().atomic().vectorize(dI);  // the horizontal sum as a shuffle tree, not 7 serial adds
   }
   for (Func stat : {f.bmax, f.bsum}) {
     per_chunk(stat, {i});
     per_chunk(stat.update(), {f.rjj.x, i});
   }
+  // 2^(score - chunk max): once per key and row, vectorised over keys (inlined into PV it
+  // was a scalar polynomial per key, about half of PV's time).
+  f.bexp.compute_root();
+  per_chunk(f.bexp, {jj, i}).vectorize(jj, k.vec);
+  // PV: per row (and head of the group), all keys: the row's accumulators stay in registers.
   per_chunk(f.bpv, {d, i}).vectorize(d, k.vec, k.d_tail);
   per_chunk(f.bpv.update(), {d, f.rjj.x, i}).vectorize(d, k.vec, k.d_tail);
 
