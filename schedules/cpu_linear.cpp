@@ -13,17 +13,16 @@ void apply_linear_cpu(const Config& c, generators::LinearFuncs& f, const Target&
   Var n = f.n, s = f.s, h = f.h, b = f.b, k = f.k;
   Var so("so"), si("si"), task("task"), no("no"), ni("ni"), sO("sO"), sI("sI");
   f.wt.compute_root().split(n, no, ni, vec, TailStrategy::GuardWithIf).reorder(ni, k, no, h).vectorize(ni).parallel(h);
-  f.out.split(s, so, si, row_tile, TailStrategy::GuardWithIf)
-      .fuse(so, h, task)
-      .fuse(task, b, task)
-      .parallel(task);
   // Register tiles must be constant-size to live in registers: row groups shift inwards inside
-  // a task (row_tile is a multiple of rows); feature tiles shift inwards when the features
-  // cover a whole tile, narrower outputs are predicated.
-  Expr features = f.out.output_buffer().dim(0).extent();
+  // a task (row_tile is a multiple of rows). When the outputs cover a whole task tile, the
+  // tasks and feature tiles shift inwards too, so the register tile's rows are a constant
+  // (guarded task rows made every row of the unrolled tile a run-time check: ~40 instructions
+  // per 12 FMAs); smaller outputs are predicated.
+  Expr features = f.out.output_buffer().dim(0).extent(), seq = f.out.output_buffer().dim(1).extent();
   for (bool full : {true, false}) {
-    Stage st = full ? Stage(f.out.specialize(features >= width)) : Stage(f.out);
+    Stage st = full ? Stage(f.out.specialize(features >= width && seq >= row_tile)) : Stage(f.out);
     const TailStrategy tail = full ? TailStrategy::ShiftInwards : TailStrategy::GuardWithIf;
+    st.split(s, so, si, row_tile, tail).fuse(so, h, task).fuse(task, b, task).parallel(task);
     st.split(n, no, ni, width, tail)
         .split(si, sO, sI, rows, TailStrategy::ShiftInwards)
         .reorder(ni, sI, no, sO, task)
