@@ -31,13 +31,14 @@ namespace {
 
 struct Knobs {
   int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec;
-  bool rfactor, k_transpose, kv_group_inner;
+  bool rfactor, k_transpose, kv_group_inner, key_blocks_outer;
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
         pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0),
         k_transpose(c.get_or("k_transpose", 1) != 0), kv_group_inner(c.get_or("kv_group_inner", 0) != 0),
+        key_blocks_outer(c.get_or("qk_order", 0) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
 
@@ -53,12 +54,12 @@ void schedule_scores(const Knobs& k, Func scores, Func dot, Var key, Var row, RV
       .align_bounds(key, k.kv_block)  // key blocks start on panel boundaries of kt (see k_t())
       .split(key, kO, kI, k.kv_block)
       .split(row, rO, rI, k.qk_rows)
-      .reorder(kI, rI, kO, rO)
+      .reorder(k.key_blocks_outer ? std::vector<VarOrRVar>{kI, rI, rO, kO} : std::vector<VarOrRVar>{kI, rI, kO, rO})
       .vectorize(kI)
       .unroll(rI);
   // Vectors of `vec` keys (one kt panel each), unrolled over the block's vectors and rows.
   Var vO("vO"), vI("vI");
-  dot.compute_at(scores, kO).split(key, vO, vI, k.vec).vectorize(vI).unroll(vO).unroll(row);
+  dot.compute_at(scores, k.key_blocks_outer ? rO : kO).split(key, vO, vI, k.vec).vectorize(vI).unroll(vO).unroll(row);
   dot.update().split(key, vO, vI, k.vec).reorder(vI, vO, row, rd).vectorize(vI).unroll(vO).unroll(row);
 }
 

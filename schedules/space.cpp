@@ -56,6 +56,8 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"k_transpose", {0, 1}, "1 = K transposed once (keys contiguous), 0 = K read in place (split-KV only)"},
       {"kv_group_inner", {0, 1}, "split-KV only: 1 = the query heads sharing a KV head (GQA) take turns on each "
        "K/V chunk while it is in cache (K/V read from memory once per group), 0 = separate tasks"},
+      {"qk_order", {0, 1}, "materialised QK^T: 0 = each row group of the tile walks all key blocks, "
+       "1 = each key block's K panels serve all row groups of the tile from L1"},
   };
 }
 
@@ -97,6 +99,8 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
   if (c.get("algorithm") != 2 && c.get("k_transpose") == 0)
     return "k_transpose 0 (K read in place) is implemented for split-KV (algorithm 2) only";
+  if (c.get("algorithm") != 0 && c.get("qk_order") != 0)
+    return "qk_order 1 is implemented for the materialised algorithm (0) only";
   if (c.get("algorithm") != 2 && c.get("kv_group_inner") != 0)
     return "kv_group_inner 1 is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") != 2 && kv_block > 16 * vec)
@@ -143,7 +147,8 @@ Config Space::default_config() const {
              {"vec", vec},
              {"rfactor", 1},
              {"k_transpose", 1},
-             {"kv_group_inner", 0}};
+             {"kv_group_inner", 0},
+             {"qk_order", 0}};
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
     c.knobs["kv_block"] = 32 * vec;
