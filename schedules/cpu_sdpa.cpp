@@ -140,10 +140,11 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
 }
 
 // Split-KV (decode): chunk partials are root stages, each parallel over (chunk, head, batch),
-// or with kv_group_inner over (chunk, KV head, batch) with the group's query heads inside the
-// key loops, so each K row and V row is fetched from memory once per group and reused from L1
-// by the group's heads (a chunk of 1024 keys x 128 dims is 512 KiB: re-walking it per head
-// re-reads it from L3 or DRAM). The combination is parallel over (head, batch).
+// or with kv_group_inner over (chunk, KV head, batch) with the group's query heads inside:
+// in QK inside the key loops, so each K row is fetched once per group and reused from L1 by
+// the group's heads; in PV outside them, so a row's accumulators stay in registers over the
+// chunk (keys outside the heads measured no faster). The combination is parallel over
+// (head, batch).
 void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
   Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI"), hk("hk"), g("g");
