@@ -103,7 +103,7 @@ std::vector<Record> Database::per_config(const std::string& key, const std::stri
                            [&](const Entry& e) { return e.rec.config_hash == r.config_hash; });
     const bool final = finalists_first && r.strategy == "final";
     if (it == per_config.end()) per_config.push_back({r, final});
-    else if (final || (!it->final && r.median_ms < it->rec.median_ms)) *it = {r, final || it->final};
+    else if (final || (!it->final && r.median_ms < it->rec.median_ms)) *it = {r, final};
   }
   std::stable_sort(per_config.begin(), per_config.end(), [](const Entry& a, const Entry& b) {
     return a.final != b.final ? a.final : a.rec.median_ms < b.rec.median_ms;

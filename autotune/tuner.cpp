@@ -185,12 +185,12 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   // default config joins them: "the tune matches or beats the default" is then decided under
   // the same conditions, not against a measurement taken minutes earlier on a drifting machine.
   auto top = o.final_remeasure > 1 ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
-  if (!top.empty()) {
-    const std::string def_hash = def.hash_hex();
+  // (Compared completed, as resume does: a record older than a knob lacks it in its hash.)
+  const auto is_def = [&](const Record& r) { return space.complete(Config::from_json(r.config.dump())) == def; };
+  if (!top.empty() && std::none_of(top.begin(), top.end(), is_def)) {
     const auto all = db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max());
-    const auto is_def = [&](const Record& r) { return r.config_hash == def_hash; };
     const auto d = std::find_if(all.begin(), all.end(), is_def);
-    if (d != all.end() && std::none_of(top.begin(), top.end(), is_def)) top.push_back(*d);
+    if (d != all.end()) top.push_back(*d);
   }
   if (top.size() > 1) {
     std::vector<BuildResult> builds;

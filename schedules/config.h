@@ -13,8 +13,8 @@ namespace attune::schedules {
 // a change alters what a config computes or how fast it runs, so that tuning records measured
 // with older kernels are neither resumed from nor exported. 2: softmax in log2 units with a
 // polynomial 2^x. 3: transposed K rows padded off powers of two. 4: K packed in panels of
-// `vec` keys; causal materialised kernels trimmed at the diagonal; split-KV group heads
-// inside the key loops.
+// `vec` keys; causal materialised kernels trimmed at the diagonal; split-KV exps as their own
+// stage and the group's heads inside the QK key loops.
 constexpr int kKernelVersion = 4;
 
 struct Config {
