@@ -19,11 +19,11 @@ double RunResult::median_ms() const {
 std::vector<std::string> generator_command(const std::string& generator_exe, const Workload& w,
                                            const std::string& target, const std::string& function,
                                            const std::string& out_dir, const schedules::Config* config) {
-  std::vector<std::string> gen = {
-      generator_exe, "-g", w.kernel, "-f", function, "-e", "object,c_header", "-o", out_dir,
-      "target=" + target, "head_dim=" + std::to_string(w.head_dim),
-      std::string("causal=") + (w.causal ? "true" : "false"),
-      std::string("has_mask=") + (w.mask ? "true" : "false")};
+  std::vector<std::string> gen = {generator_exe, "-g", w.kernel, "-f", function, "-e", "object,c_header", "-o", out_dir,
+                                  "target=" + target};
+  if (w.kernel != "linear")  // the projection GEMM takes any feature counts: no variant params
+    gen.insert(gen.end(), {"head_dim=" + std::to_string(w.head_dim), std::string("causal=") + (w.causal ? "true" : "false"),
+                           std::string("has_mask=") + (w.mask ? "true" : "false")});
   if (w.kernel == "sdpa") gen.push_back(std::string("decode=") + (w.seq_q <= attune::kDecodeMaxSeqQ ? "true" : "false"));
   if (config) gen.push_back("config=" + config->to_json());
   return gen;

@@ -180,8 +180,12 @@ int cmd_tune(int argc, char** argv) {
   Args a("tune", "Search the schedule space for a workload on this machine; every candidate is built, "
                  "checked against the double reference and timed in an isolated process, and recorded "
                  "in the database. Re-running resumes: measured configs are not measured again.");
-  shape_flags(a.opt("kernel", "sdpa", "kernel: sdpa or attention_probs"))
-      .opt("preset", "", "'standard': tune the workload set the build ships, one after another")
+  shape_flags(a.opt("kernel", "sdpa",
+                    "kernel: sdpa, attention_probs, or linear (the multi-head attention layer's projection "
+                    "GEMM: --shape BxHxSxSxD projects [B, S, H*D] inputs to H heads of D)"))
+      .opt("preset", "",
+           "'standard': tune the workload set the build ships, one after another (with --kernel sdpa "
+           "also the projection GEMM of the multi-head attention layer, model_dim 512, S=1024)")
       .opt("target", "host", "Halide target string (e.g. x86-64-linux-avx2-fma)")
       .opt("budget", "10m", "per workload: time (10m, 90s, 1h) or trials (500)")
       .opt("strategy", "model",
@@ -199,7 +203,26 @@ int cmd_tune(int argc, char** argv) {
   if (a.get("preset") == "standard") workloads = standard_workloads();
   else if (!a.get("preset").empty()) throw attune::Error("attune tune: unknown --preset '" + a.get("preset") + "'");
   else workloads.push_back(parse_shape(a.get("shape"), a));
-  for (Workload& w : workloads) w.kernel = a.get("kernel");
+  const std::string kernel = a.get("kernel");
+  if (kernel != "sdpa" && kernel != "attention_probs" && kernel != "linear")
+    throw attune::Error("attune tune: --kernel must be sdpa, attention_probs or linear, got '" + kernel + "'");
+  if (kernel == "linear" && !a.get("preset").empty())
+    throw attune::Error("attune tune: --preset standard tunes the projection GEMM with --kernel sdpa (the default)");
+  for (Workload& w : workloads) {
+    w.kernel = kernel;
+    if (kernel != "linear") continue;
+    if (w.causal || w.mask || w.num_kv_heads > 0)
+      throw attune::Error("attune tune: --kernel linear takes no --causal, --mask or --kv-heads");
+    if (w.seq_kv != w.seq_q) throw attune::Error("attune tune: --kernel linear: the shape's Sq and Skv must be equal");
+  }
+  if (a.get("preset") == "standard" && kernel == "sdpa") {
+    Workload projection;  // the multi-head attention layer the bench runs: model_dim 512, 8 heads, S=1024
+    projection.kernel = "linear";
+    projection.num_heads = 8;
+    projection.head_dim = 64;
+    projection.seq_q = projection.seq_kv = 1024;
+    workloads.push_back(projection);
+  }
 
   Database db(a.get("db"));
   const bool tty = isatty(2);
@@ -361,7 +384,7 @@ int cmd_plot(int argc, char** argv) {
 
 int cmd_which(int argc, char** argv) {
   Args a("which", "Which compiled kernel, target and schedule config a call would run in this build.");
-  shape_flags(a.opt("function", "sdpa", "sdpa or attention_probs"))
+  shape_flags(a.opt("function", "sdpa", "sdpa, attention_probs or linear (multi_head_attention's projection GEMM)"))
       .opt("pack", "", "load this kernel pack first (as an application would)")
       .opt("max-isa", "", "cap the CPU ISA level: avx512, avx2 or sse41 (attune::set_max_isa)");
   if (!a.parse(argc, argv)) return 0;

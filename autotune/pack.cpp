@@ -15,7 +15,9 @@ std::vector<Record> best_per_bucket(const Database& db, const std::string& targe
   std::map<Slot, std::pair<double, Record>> chosen;
   for (const Record& b : db.best_per_workload(target)) {
     const Workload w = Workload::from_json(b.workload.dump());
-    const Slot slot{w.kernel, w.head_dim, w.causal, w.mask, int(seq_bucket(w.seq_q, w.seq_kv))};
+    const bool projection = w.kernel == "linear";  // one kernel for every feature count and bucket
+    const Slot slot{w.kernel, projection ? 0 : w.head_dim, w.causal, w.mask,
+                    projection ? 0 : int(seq_bucket(w.seq_q, w.seq_kv))};
     const double rank = double(w.seq_q) * w.seq_kv * 2 + (w.kv_heads() == w.num_heads ? 1 : 0);
     auto it = chosen.find(slot);
     if (it == chosen.end() || rank > it->second.first) chosen[slot] = {rank, b};
@@ -43,15 +45,22 @@ PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std:
   for (const Record& r : best) {
     const Workload w = Workload::from_json(r.workload.dump());
     const SeqBucket bucket = seq_bucket(w.seq_q, w.seq_kv);
-    const std::string name = "attune_pack_" + w.kernel + "_d" + std::to_string(w.head_dim) +
+    // The projection GEMM takes any feature count and serves every bucket (as the built-in one).
+    const bool projection = w.kernel == "linear";
+    const int head_dim = projection ? 0 : w.head_dim;
+    nlohmann::json buckets = {to_string(bucket)};
+    if (projection)
+      for (SeqBucket b : {SeqBucket::kDecode, SeqBucket::kShort, SeqBucket::kMedium, SeqBucket::kLong})
+        if (b != bucket) buckets.push_back(to_string(b));
+    const std::string name = "attune_pack_" + w.kernel + (projection ? "" : "_d" + std::to_string(head_dim)) +
                              (w.causal ? "_causal" : "") + (w.mask ? "_mask" : "") + "_" + to_string(bucket);
     const schedules::Config config = schedules::Config::from_json(r.config.dump());
     check(run_process(generator_command(tc.generator_exe, w, tc.target + "-no_runtime", name, work_dir, &config),
                       {300, 0}),
           "compiling " + name);
     objects.push_back(work_dir + "/" + name + ".o");
-    kernels.push_back({{"name", name}, {"generator", w.kernel}, {"head_dim", w.head_dim}, {"causal", w.causal},
-                       {"mask", w.mask}, {"buckets", {to_string(bucket)}}, {"config", r.config},
+    kernels.push_back({{"name", name}, {"generator", w.kernel}, {"head_dim", head_dim}, {"causal", w.causal},
+                       {"mask", w.mask}, {"buckets", buckets}, {"config", r.config},
                        {"workload", r.workload}, {"gflops", r.gflops}});
   }
   check(run_process({tc.generator_exe, "-r", "attune_pack_runtime", "-e", "object", "-o", work_dir,

@@ -41,6 +41,7 @@ Workload Workload::from_json(const std::string& text) {
 }
 
 double Workload::flops() const {
+  if (kernel == "linear") return 2.0 * batch * seq_q * double(num_heads * head_dim) * (num_heads * head_dim);
   return 4.0 * batch * num_heads * reference::visible_pairs(seq_q, seq_kv, causal) * head_dim;
 }
 

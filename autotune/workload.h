@@ -1,5 +1,7 @@
 // Workload: what a kernel is tuned for (kernel, shapes, options). Its key names it in the
-// tuning database and in exported configs.
+// tuning database and in exported configs. Kernel "linear" is the multi-head attention layer's
+// input projection: x [batch, seq_q, H·D] · Wᵀ + b into the head layout [batch, H, seq_q, D]
+// (W square, H = num_heads, D = head_dim; seq_kv = seq_q, no causal or mask).
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,8 @@ struct Workload {
   std::string key() const;  // e.g. "sdpa:b1:h8:kv8:q1024:k1024:d64:causal0:mask0"
   std::string to_json() const;
   static Workload from_json(const std::string& json);
-  // FLOPs of one call, counting visible query-key pairs only (4 per pair and head_dim).
+  // FLOPs of one call: attention counts visible query-key pairs only (4 per pair and
+  // head_dim); linear 2·batch·seq_q·(H·D)².
   double flops() const;
 };
 

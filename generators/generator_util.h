@@ -57,6 +57,7 @@ inline SdpaShapeParams shape_params(const schedules::Config& cfg, int head_dim) 
   shape.q_tile = int(cfg.get("q_tile"));
   shape.head_dim = head_dim;
   shape.k_panel = int(cfg.get("vec"));
+  shape.pv_kblock = int(cfg.get_or("pv_kblock", 0));
   return shape;
 }
 

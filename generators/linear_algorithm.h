@@ -9,16 +9,21 @@
 namespace attune::generators {
 
 struct LinearFuncs {
-  Halide::Var n{"n"}, s{"s"}, h{"h"}, b{"b"}, k{"k"};
-  Halide::Func wt;     // (n, k, h) W transposed: output features contiguous
+  Halide::Var n{"n"}, s{"s"}, h{"h"}, b{"b"}, k{"k"}, nI{"nI"}, nO{"nO"};
+  // W transposed into panels of `panel` output features x all input features, each contiguous
+  // (as GEMM libraries pack B): a register tile's walk down the input features streams one
+  // panel instead of striding a row of W per step.
+  Halide::Func wt;     // (nI, k, nO, h): output feature nO * panel + nI of head h
+  int panel = 1;
   Halide::Func dot;    // (n, s, h, b) accumulator over (rc, rh)
   Halide::Func out;    // (n, s, h, b)
   Halide::RDom r;      // (c, hx) over the input features
 };
 
 // x(c, s, hx, b); w(k, n, hy) is W viewed per output head (feature hy * inner + n), likewise
-// bias(n, hy).
+// bias(n, hy); out_inner: output features per head (W's rows per head, for the panels' clamp);
+// panel: output features per W panel (the schedule's register tile width).
 LinearFuncs define_linear(Halide::Func x, Halide::Expr in_inner, Halide::Expr in_heads, Halide::Func w,
-                          Halide::Func bias);
+                          Halide::Func bias, Halide::Expr out_inner, int panel);
 
 }  // namespace attune::generators

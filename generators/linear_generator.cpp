@@ -22,7 +22,7 @@ class LinearGenerator : public Generator<LinearGenerator> {
 
   void generate() {
     const auto cfg = resolve_config("linear", config, get_target(), 0, false);
-    funcs_ = define_linear(x, x.dim(0).extent(), x.dim(2).extent(), w, bias);
+    funcs_ = define_linear(x, x.dim(0).extent(), x.dim(2).extent(), w, bias, w.dim(1).extent(), int(cfg.get("width")));
     y = funcs_.out;
     constrain_rows(x, 0);
     constrain_rows(y, 0);

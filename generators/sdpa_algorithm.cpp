@@ -53,16 +53,18 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
   // (bottom-right aligned). The reductions stop there, in whole kv_blocks, so Halide trims each
   // tile's scores, exps and PV to that prefix: the work above the diagonal is skipped, not
   // masked. The bound is the same for all rows of a tile, so loops are trimmed, not predicated.
+  auto visible_keys = [&](Expr tile) {  // keys of query tile `tile` not above the diagonal
+    Expr last_key = tile * p.q_tile + (p.q_tile - 1) + (in.seq_kv - in.seq_q);
+    return clamp((last_key / p.kv_block + 1) * p.kv_block, 0, kv_pad);  // floor division
+  };
   f.rk = RDom(0, kv_pad, "rk");
   f.rv = RDom(0, in.seq_kv, "rv");
   if (in.causal) {
-    Expr last_key = i / p.q_tile * p.q_tile + (p.q_tile - 1) + (in.seq_kv - in.seq_q);
-    Expr visible_keys = clamp((last_key / p.kv_block + 1) * p.kv_block, 0, kv_pad);  // floor division
     // In whole vectors (visible_keys is a kv_block multiple): the row statistics' rfactor
     // splits rk into vector lanes, which then share the condition (one trimmed loop, not a
     // predicate per lane).
-    f.rk.where(f.rk / p.k_panel < visible_keys / p.k_panel);
-    f.rv.where(f.rv < visible_keys);
+    f.rk.where(f.rk / p.k_panel < visible_keys(i / p.q_tile) / p.k_panel);
+    f.rv.where(f.rv < visible_keys(i / p.q_tile));
   }
   f.row_max(i, h, b) = kMaskedScore;
   f.row_max(i, h, b) = max(f.row_max(i, h, b), f.scores(f.rk, i, h, b));
@@ -70,8 +72,31 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
   f.row_sum(i, h, b) = 0.0f;
   f.row_sum(i, h, b) += f.exps(f.rk, i, h, b);
 
-  f.pv(d, i, h, b) = 0.0f;
-  f.pv(d, i, h, b) += f.exps(f.rv, i, h, b) * in.v(d, f.rv, h / group, b);
+  const int KB = p.pv_kblock;
+  if (KB == 0) {
+    f.pv(d, i, h, b) = 0.0f;
+    f.pv(d, i, h, b) += f.exps(f.rv, i, h, b) * in.v(d, f.rv, h / group, b);
+  } else {
+    // PV in blocks of KB keys, accumulated per query tile: pvt(d, ii, it) sums the blocks'
+    // partials pvb. Indexed by tile `it` (as flash's state), the keys a tile sees are a bound
+    // of its pure vars, so Halide trims each block's key loop to them (blocks past the end run
+    // zero keys) rather than predicating per row.
+    Var kb = f.kb, ii = f.ii, it = f.it;
+    const int T = p.q_tile;
+    Expr row = it * T + ii;
+    f.rvb = RDom(0, KB, "rvb");
+    Expr key = kb * KB + f.rvb;
+    f.rvb.where(key < (in.causal ? min(visible_keys(it), in.seq_kv) : in.seq_kv));
+    f.pvb(d, kb, ii, it, h, b) = 0.0f;
+    // The where clause keeps key < seq_kv; bounds inference, taking kb and rvb apart, would
+    // not see it (and a clamp would cost scalar work per key in the inner loop).
+    Expr v_key = unsafe_promise_clamped(key, 0, in.seq_kv - 1);
+    f.pvb(d, kb, ii, it, h, b) += f.exps(key, row, h, b) * in.v(d, v_key, h / group, b);
+    f.rv = RDom(0, (in.seq_kv + KB - 1) / KB, "rv");
+    f.pvt(d, ii, it, h, b) = 0.0f;
+    f.pvt(d, ii, it, h, b) += f.pvb(d, f.rv, ii, it, h, b);
+    f.pv(d, i, h, b) = f.pvt(d, i % T, i / T, h, b);
+  }
 
   Expr any_visible = f.row_max(i, h, b) > kMaskedScore * 0.5f;
   f.probs(j, i, h, b) = select(any_visible, f.exps(j, i, h, b) / f.row_sum(i, h, b), 0.0f);

@@ -45,6 +45,10 @@ struct SdpaFuncs {
   Halide::Func exps;      // (j, i, h, b)  2^(scores - row_max) (scores in log2 units)
   Halide::Func row_sum;   // (i, h, b)     update over rk
   Halide::Func pv;        // (d, i, h, b)  exps · v accumulator (update over rv)
+  // With pv_kblock keys per block, pv reads pvt, the tile's sum over blocks (rv) of pvb.
+  Halide::Func pvb;       // (d, kb, ii, it, h, b) exps · v over key block kb (update over rvb)
+  Halide::Func pvt;       // (d, ii, it, h, b) row ii of query tile it (update over rv)
+  Halide::RDom rvb;
   Halide::Func probs;     // (j, i, h, b)  softmax probabilities (attention weights)
   Halide::RDom rd, rk, rv;  // head_dim; padded keys; real keys
 
@@ -72,6 +76,7 @@ struct SdpaShapeParams {
   int q_tile = 32;    // query rows per tile (flash state granule)
   int head_dim = 64;  // compile-time head_dim, 0 = any (read from the buffers)
   int k_panel = 1;    // keys per K panel (SdpaFuncs::kt): the vector width
+  int pv_kblock = 0;  // materialised PV in blocks of this many keys (0 = one pass over all keys)
 };
 
 SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p);

@@ -56,6 +56,16 @@ void sdpa(const SdpaProblem& p, const float* q, const float* k, const float* v,
     }
 }
 
+void linear(const float* x, const float* w, const float* b, int rows, int in, int out, std::vector<double>& y) {
+  y.assign(size_t(rows) * out, 0.0);
+  for (int r = 0; r < rows; ++r)
+    for (int o = 0; o < out; ++o) {
+      double acc = b ? b[o] : 0.0;
+      for (int c = 0; c < in; ++c) acc += double(x[size_t(r) * in + c]) * w[size_t(o) * in + c];
+      y[size_t(r) * out + o] = acc;
+    }
+}
+
 double visible_pairs(int seq_q, int seq_kv, bool causal) {
   if (!causal) return double(seq_q) * seq_kv;
   double pairs = 0;

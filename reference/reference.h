@@ -22,6 +22,10 @@ struct SdpaProblem {
 void sdpa(const SdpaProblem& p, const float* q, const float* k, const float* v,
           std::vector<double>& out, std::vector<double>* probs = nullptr);
 
+// y = x·Wᵀ + b in double (nn.Linear): x [rows, in], W [out, in], b [out] (nullptr = none),
+// y [rows, out].
+void linear(const float* x, const float* w, const float* b, int rows, int in, int out, std::vector<double>& y);
+
 // Query-key pairs a query row can see, summed over rows: seq_q * seq_kv, or for a causal
 // (bottom-right aligned) mask sum_i clamp(i + 1 + seq_kv - seq_q, 0, seq_kv). Attention FLOPs
 // are 4 * batch * heads * visible_pairs * head_dim everywhere in attune.

@@ -30,13 +30,14 @@ Space cpu_space(const std::string& kernel, const Target& target, int head_dim, b
 namespace {
 
 struct Knobs {
-  int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec;
+  int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec, pv_kblock;
   bool rfactor, k_transpose, kv_group_inner, key_blocks_outer;
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
-        pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))), rfactor(c.get("rfactor") != 0),
+        pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))),
+        pv_kblock(int(c.get_or("pv_kblock", 0))), rfactor(c.get("rfactor") != 0),
         k_transpose(c.get_or("k_transpose", 1) != 0), kv_group_inner(c.get_or("kv_group_inner", 0) != 0),
         key_blocks_outer(c.get_or("qk_order", 0) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
@@ -107,8 +108,23 @@ void apply_materialized(const Knobs& k, SdpaFuncs& f) {
       .reorder(dI, iI, dO, iO, task)
       .vectorize(dI)
       .unroll(iI);
-  schedule_pv(k, f.pv, d, i, f.rv.x, LoopLevel(f.out, dO));
-
+  if (k.pv_kblock == 0) {
+    schedule_pv(k, f.pv, d, i, f.rv.x, LoopLevel(f.out, dO));
+  } else {
+    // Key blocks: the tile's accumulator pvt lives at the task (q_tile x head_dim, in L1); per
+    // block, each register tile sums its keys (pvb) and adds itself to pvt. A V block is then
+    // read from L1 by all row groups, where a whole-key walk per row group streamed all of V
+    // (beyond L2 next to K and the scores) q_tile / pv_rows times.
+    Var row = f.ii;  // row of the query tile
+    f.pvt.compute_at(f.out, task).vectorize(d, k.vec, k.d_tail);
+    f.pvt.update()
+        .split(d, dO, dI, k.pv_width, k.d_tail)
+        .split(row, iO, iI, k.pv_rows)
+        .reorder(dI, iI, dO, iO, f.rv.x)
+        .vectorize(dI)
+        .unroll(iI);
+    schedule_pv(k, f.pvb, d, row, f.rvb.x, LoopLevel(f.pvt, dO));
+  }
   schedule_softmax_tile(k, f, LoopLevel(f.out, task));
 }
 

@@ -59,6 +59,11 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"qk_order", {0, 1}, "materialised QK^T: 0 = each row group of the tile walks all key blocks, "
        "1 = each key block's K panels serve all row groups of the tile from L1"},
   };
+  if (p.kernel == "sdpa")  // attention_probs has no PV
+    knobs_.push_back({"pv_kblock", {0, 32, 64, 128, 256, 512},
+                      "materialised PV: keys per block (0 = all keys at once); per block each register tile's "
+                      "partial sum is added to the query tile's accumulator, so a V block serves all row groups "
+                      "of the tile from L1 instead of every row group streaming all of V"});
 }
 
 double Space::size() const {
@@ -101,6 +106,8 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "k_transpose 0 (K read in place) is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") != 0 && c.get("qk_order") != 0)
     return "qk_order 1 is implemented for the materialised algorithm (0) only";
+  if (c.get("algorithm") != 0 && c.get_or("pv_kblock", 0) != 0)
+    return "pv_kblock is implemented for the materialised algorithm (0) only";
   if (c.get("algorithm") != 2 && c.get("kv_group_inner") != 0)
     return "kv_group_inner 1 is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") != 2 && kv_block > 16 * vec)
@@ -148,13 +155,16 @@ Config Space::default_config() const {
              {"rfactor", 1},
              {"k_transpose", 1},
              {"kv_group_inner", 0},
-             {"qk_order", 0}};
+             {"qk_order", 0},
+             {"pv_kblock", 128}};
+  if (params_.kernel != "sdpa") c.knobs.erase("pv_kblock");
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
     c.knobs["kv_block"] = 32 * vec;
     c.knobs["qk_rows"] = 1;
     c.knobs["k_transpose"] = 0;
     c.knobs["kv_group_inner"] = 1;
+    c.knobs["pv_kblock"] = 0;
   }
   if (auto why = validate(c)) throw Error("schedule space: default config invalid: " + *why);
   return c;
@@ -163,9 +173,11 @@ Config Space::default_config() const {
 Config Space::complete(const Config& c) const {
   Config out = c;
   for (const auto& [name, value] : default_config().knobs) out.knobs.emplace(name, value);
-  // A split-KV-only knob the config predates stays off for the other algorithms.
+  // Knobs the config predates keep the behaviour it was measured with: the split-KV-only
+  // kv_group_inner stays off for the other algorithms, and PV is not key-blocked.
   if (params_.kernel != "linear" && !c.knobs.count("kv_group_inner") && out.get("algorithm") != 2)
     out.knobs["kv_group_inner"] = 0;
+  if (params_.kernel == "sdpa" && !c.knobs.count("pv_kblock")) out.knobs["pv_kblock"] = 0;
   return out;
 }
 

@@ -214,6 +214,29 @@ TEST(Space, ValidationGivesReasons) {
   EXPECT_GT(s.size(), 1000.0);
 }
 
+// A config tuned before a knob existed compiles to what was measured: complete() fills in the
+// knob's old behaviour (PV not key-blocked), not the new default.
+TEST(Space, CompletingAnOlderConfigKeepsItsMeasuredBehaviour) {
+  Space s(params(64, false));
+  EXPECT_GT(s.default_config().get("pv_kblock"), 0);
+  Config old = s.default_config();
+  old.knobs.erase("pv_kblock");
+  old.knobs.erase("qk_order");
+  const Config c = s.complete(old);
+  EXPECT_EQ(c.get("pv_kblock"), 0);
+  EXPECT_EQ(c.get("qk_order"), 0);
+  EXPECT_FALSE(s.validate(c));
+  Config flash = s.default_config();
+  flash.knobs["algorithm"] = 1;
+  EXPECT_NE(s.validate(flash)->find("pv_kblock"), std::string::npos);  // materialised only
+  // attention_probs has no PV: no such knob.
+  SpaceParams probs = params(64, false);
+  probs.kernel = "attention_probs";
+  const Space ps(probs);
+  EXPECT_FALSE(ps.default_config().knobs.count("pv_kblock"));
+  EXPECT_FALSE(ps.validate(ps.default_config()));
+}
+
 TEST(Space, NeighboursAreOneStepAndValid) {
   Space s(params(64, false));
   const Config c = s.default_config();

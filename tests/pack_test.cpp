@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <random>
 
 #include "test_util.h"
 
@@ -62,10 +63,11 @@ double error_against_reference(const Case& c) {
 }
 
 TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
-  const std::string pack = ATTUNE_TEST_PACK;  // tuned for sdpa 1x2x64x300x64 (head_dim 64, short bucket)
+  // Tuned for sdpa 1x2x64x300x64 (head_dim 64, short bucket) and the projection GEMM.
+  const std::string pack = ATTUNE_TEST_PACK;
   const attune::PackInfo info = attune::load_kernel_pack(pack);
   EXPECT_EQ(info.abi_version, attune::kPackAbiVersion);
-  EXPECT_EQ(info.kernels, 1);
+  EXPECT_EQ(info.kernels, 2);
   EXPECT_NE(info.target.find("x86-64-linux"), std::string::npos);
   EXPECT_EQ(attune::load_kernel_pack(pack).path, info.path);  // loading twice is a no-op
 
@@ -92,6 +94,41 @@ TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
   attune::set_max_isa("sse41");
   EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64).source, "built-in");
   attune::set_max_isa("");
+  // The pack's projection GEMM serves multi_head_attention's projections of any size and
+  // bucket, and gives the built-in kernels' results (the built-in ones are checked against
+  // PyTorch in mha_test).
+  for (int seq : {1, 50, 700}) {
+    const auto p = attune::describe_dispatch("linear", 2, 4, seq, seq, 24);
+    EXPECT_EQ(p.source, info.path);
+    EXPECT_EQ(p.kernel, "attune_pack_linear_short");
+  }
+  {
+    const int batch = 2, seq = 37, model = 96, heads = 4;
+    std::mt19937 rng(5);
+    std::normal_distribution<float> normal;
+    auto random = [&](size_t n) {
+      std::vector<float> v(n);
+      for (float& x : v) x = normal(rng) * 0.2f;
+      return v;
+    };
+    const auto x = random(size_t(batch) * seq * model);
+    std::vector<std::vector<float>> w(4), bias(4);
+    for (int n = 0; n < 4; ++n) w[n] = random(size_t(model) * model), bias[n] = random(size_t(model));
+    const attune::MhaWeights weights{w[0].data(), w[1].data(), w[2].data(), w[3].data(),
+                                     bias[0].data(), bias[1].data(), bias[2].data(), bias[3].data()};
+    std::vector<float> with_pack(x.size()), built_in(x.size());
+    attune::multi_head_attention(x.data(), x.data(), with_pack.data(), batch, seq, seq, model, heads, weights);
+    attune::set_max_isa("sse41");  // below the pack's target: built-in kernels only
+    EXPECT_EQ(attune::describe_dispatch("linear", batch, heads, seq, seq, model / heads).source, "built-in");
+    attune::multi_head_attention(x.data(), x.data(), built_in.data(), batch, seq, seq, model, heads, weights);
+    attune::set_max_isa("");
+    double err = 0, mag = 0;
+    for (size_t n = 0; n < x.size(); ++n) {
+      err = std::max(err, double(std::abs(with_pack[n] - built_in[n])));
+      mag = std::max(mag, double(std::abs(built_in[n])));
+    }
+    EXPECT_LT(err, 1e-4 * mag);
+  }
   // Thread-count changes reach the pack's own Halide runtime; results stay correct.
   attune::set_num_threads(1);
   EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);

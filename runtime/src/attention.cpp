@@ -16,6 +16,8 @@ namespace attune {
 namespace {
 
 using detail::KernelEntry;
+using detail::select_kernel;
+using detail::Selected;
 using Halide::Runtime::Buffer;
 
 // Halide kernels are compiled without large_buffers: each call's buffers must stay below
@@ -41,31 +43,6 @@ void check_count(const char* api, std::initializer_list<std::int64_t> dims, cons
 }
 
 constexpr int kMaxHeadDim = 256;
-
-// The kernel that runs a call: a loaded pack's kernel made for exactly this workload (variant,
-// head_dim, bucket) if there is one; else the built-in kernel of the best ISA allowed,
-// specialised for head_dim if there is one, made for the call's bucket if there is one.
-struct Selected {
-  const KernelEntry* entry = nullptr;
-  const char* pack = nullptr;
-};
-Selected select_kernel(const char* api, const std::string& generator, int head_dim, bool causal,
-                       bool has_mask, int seq_q, int seq_kv) {
-  Selected best;
-  int best_score = -1;
-  const unsigned bucket = 1u << int(seq_bucket(seq_q, seq_kv));
-  const detail::Isa isa = detail::isa_limit();
-  detail::for_each_kernel([&](const KernelEntry& e, const char* pack) {
-    if (generator != e.generator || e.causal != causal || e.has_mask != has_mask || e.isa > isa) return;
-    if (e.head_dim != head_dim && e.head_dim != 0) return;
-    if (pack && !(e.buckets & bucket)) return;
-    const int score = (pack ? 64 : 0) + int(e.isa) * 4 + (e.head_dim == head_dim ? 2 : 0) + ((e.buckets & bucket) ? 1 : 0);
-    if (score > best_score) best = {&e, pack}, best_score = score;
-  });
-  if (best.entry) return best;
-  fail(api, "no kernel compiled for head_dim=" + std::to_string(head_dim) + (causal ? " causal" : "") +
-                (has_mask ? " with key_padding_mask" : "") + " in this build");
-}
 
 // Sizes and options shared by every entry point; returns the number of KV heads.
 int validate_shape(const char* api, int batch, int num_heads, int seq_q, int seq_kv, int head_dim,
@@ -155,12 +132,15 @@ void run_attention(const char* api, const std::string& generator, const float* q
 
 DispatchInfo describe_dispatch(const std::string& function, int batch, int num_heads, int seq_q,
                                int seq_kv, int head_dim, const SdpaOptions& options) {
-  if (function != "sdpa" && function != "attention_probs")
-    throw Error("attune::describe_dispatch: function must be \"sdpa\" or \"attention_probs\", got \"" + function + "\"");
+  if (function != "sdpa" && function != "attention_probs" && function != "linear")
+    throw Error("attune::describe_dispatch: function must be \"sdpa\", \"attention_probs\" or \"linear\", got \"" +
+                function + "\"");
   const char* api = "describe_dispatch";
   validate_shape(api, batch, num_heads, seq_q, seq_kv, head_dim, options);
-  const Selected s = select_kernel(api, function, head_dim, options.causal,
-                                   options.key_padding_mask != nullptr, seq_q, seq_kv);
+  // "linear": the projection GEMM of multi_head_attention (options do not apply).
+  const bool projection = function == "linear";
+  const Selected s = select_kernel(api, function, head_dim, options.causal && !projection,
+                                   options.key_padding_mask != nullptr && !projection, seq_q, seq_kv);
   DispatchInfo info;
   info.kernel = s.entry->name;
   info.target = s.entry->target;

@@ -19,16 +19,6 @@ using Halide::Runtime::Buffer;
 
 [[noreturn]] void fail(const std::string& msg) { throw Error("attune::multi_head_attention: " + msg); }
 
-// The built-in linear kernel of the best ISA level allowed.
-const detail::KernelEntry& linear_kernel() {
-  const detail::KernelEntry* best = nullptr;
-  for (const detail::KernelEntry& e : detail::kernel_table())
-    if (std::string(e.generator) == "linear" && e.isa <= detail::isa_limit() && (!best || e.isa > best->isa))
-      best = &e;
-  if (!best) fail("no linear kernel in this build");
-  return *best;
-}
-
 // A [b, h, s, inner] row-major tensor as the Halide view (inner, s, h, b).
 Buffer<float> view(const float* data, int inner, int s, int h, int b) {
   return Buffer<float>(const_cast<float*>(data), inner, s, h, b);
@@ -36,7 +26,8 @@ Buffer<float> view(const float* data, int inner, int s, int h, int b) {
 
 // y = x·Wᵀ + bias over the (inner, s, h, b) views; W and bias are viewed per output head of
 // y (feature h * inner + n); bias may be null.
-void linear(const Buffer<float>& x, const float* w, const float* bias, Buffer<float>& y) {
+void linear(const detail::KernelEntry& kernel, const Buffer<float>& x, const float* w, const float* bias,
+            Buffer<float>& y) {
   const int in_features = x.dim(0).extent() * x.dim(2).extent();
   const int inner = y.dim(0).extent(), heads = y.dim(2).extent();
   std::vector<float> zeros;
@@ -46,7 +37,7 @@ void linear(const Buffer<float>& x, const float* w, const float* bias, Buffer<fl
   }
   Buffer<float> wb(const_cast<float*>(w), in_features, inner, heads);
   Buffer<float> bb(const_cast<float*>(bias), inner, heads);
-  const int rc = linear_kernel().linear()(const_cast<Buffer<float>&>(x).raw_buffer(), wb.raw_buffer(),
+  const int rc = kernel.linear()(const_cast<Buffer<float>&>(x).raw_buffer(), wb.raw_buffer(),
                                           bb.raw_buffer(), y.raw_buffer());
   if (rc != 0) fail("linear kernel failed: " + detail::take_halide_error());
 }
@@ -82,9 +73,12 @@ void multi_head_attention(const float* x_q, const float* x_kv, float* out, int b
   Buffer<float> xq = view(x_q, model_dim, seq_q, 1, batch), xkv = view(x_kv, model_dim, seq_kv, 1, batch);
   Buffer<float> qb = view(q.get(), head_dim, seq_q, num_heads, batch);
   Buffer<float> kb = view(k.get(), head_dim, seq_kv, kv_heads, batch), vb = view(v.get(), head_dim, seq_kv, kv_heads, batch);
-  linear(xq, weights.w_q, weights.b_q, qb);
-  linear(xkv, weights.w_k, weights.b_k, kb);
-  linear(xkv, weights.w_v, weights.b_v, vb);
+  // The projection kernel: a loaded pack's if it has one for this sequence bucket, else built-in.
+  const detail::KernelEntry& proj =
+      *detail::select_kernel("multi_head_attention", "linear", head_dim, false, false, seq_q, seq_kv).entry;
+  linear(proj, xq, weights.w_q, weights.b_q, qb);
+  linear(proj, xkv, weights.w_k, weights.b_k, kb);
+  linear(proj, xkv, weights.w_v, weights.b_v, vb);
 
   sdpa(q.get(), k.get(), v.get(), o.get(), batch, num_heads, seq_q, seq_kv, head_dim, options);
   if (attn_weights) attention_probs(q.get(), k.get(), attn_weights, batch, num_heads, seq_q, seq_kv, head_dim, options);
@@ -92,7 +86,7 @@ void multi_head_attention(const float* x_q, const float* x_kv, float* out, int b
   // Output projection reads the head layout as its input features (h * D + d).
   Buffer<float> ob = view(o.get(), head_dim, seq_q, num_heads, batch);
   Buffer<float> yb = view(out, model_dim, seq_q, 1, batch);
-  linear(ob, weights.w_o, weights.b_o, yb);
+  linear(proj, ob, weights.w_o, weights.b_o, yb);
 }
 
 }  // namespace attune

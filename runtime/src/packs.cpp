@@ -66,7 +66,7 @@ void read_manifest(Pack& pack) {
       fail(path, "corrupt manifest: a kernel field has the wrong type");
     e.name = pack.keep(field("name"));
     const std::string gen = field("generator");
-    if (gen != "sdpa" && gen != "attention_probs")
+    if (gen != "sdpa" && gen != "attention_probs" && gen != "linear")
       fail(path, "kernel " + std::string(e.name) + ": unknown generator '" + gen + "'");
     e.generator = pack.keep(gen);
     e.head_dim = field("head_dim");
@@ -99,6 +99,25 @@ void for_each_kernel(const std::function<void(const KernelEntry&, const char* pa
       for (const KernelEntry& e : p->entries) fn(e, p->info.path.c_str());
   }
   for (const KernelEntry& e : kernel_table()) fn(e, nullptr);
+}
+
+Selected select_kernel(const char* api, const std::string& generator, int head_dim, bool causal, bool has_mask,
+                       int seq_q, int seq_kv) {
+  Selected best;
+  int best_score = -1;
+  const unsigned bucket = 1u << int(seq_bucket(seq_q, seq_kv));
+  const Isa isa = isa_limit();
+  for_each_kernel([&](const KernelEntry& e, const char* pack) {
+    if (generator != e.generator || e.causal != causal || e.has_mask != has_mask || e.isa > isa) return;
+    if (e.head_dim != head_dim && e.head_dim != 0) return;
+    if (pack && !(e.buckets & bucket)) return;
+    const int score = (pack ? 64 : 0) + int(e.isa) * 4 + (e.head_dim == head_dim ? 2 : 0) + ((e.buckets & bucket) ? 1 : 0);
+    if (score > best_score) best = {&e, pack}, best_score = score;
+  });
+  if (best.entry) return best;
+  throw Error(std::string("attune::") + api + ": no " + generator + " kernel compiled for head_dim=" +
+              std::to_string(head_dim) + (causal ? " causal" : "") + (has_mask ? " with key_padding_mask" : "") +
+              " in this build");
 }
 
 void set_pack_num_threads(int n) {

@@ -19,6 +19,16 @@ bool target_runs_here(const std::string& target, Isa* isa, std::string* why);
 // Calls fn for loaded packs' kernels (most recent pack first, `pack` = its path), then for the
 // built-in ones (`pack` = nullptr). Entries stay valid for the life of the process.
 void for_each_kernel(const std::function<void(const KernelEntry&, const char* pack)>& fn);
+// The kernel that runs a call of `generator` ("sdpa", "attention_probs", "linear"): a loaded
+// pack's kernel made for exactly this workload (variant, head_dim, bucket) if there is one;
+// else the built-in kernel of the best ISA allowed, specialised for head_dim if there is one,
+// made for the call's bucket if there is one. Throws attune::Error naming `api` if none.
+struct Selected {
+  const KernelEntry* entry = nullptr;
+  const char* pack = nullptr;  // its pack's path, nullptr = built-in
+};
+Selected select_kernel(const char* api, const std::string& generator, int head_dim, bool causal, bool has_mask,
+                       int seq_q, int seq_kv);
 // Sets the thread count of every loaded pack's Halide runtime (attune::set_num_threads).
 void set_pack_num_threads(int n);
 

@@ -81,7 +81,9 @@ struct DispatchInfo {
   std::string isa;          // CPU ISA level of the kernel: avx512, avx2 or sse41
   std::string source;       // "built-in", or the path of the kernel pack it comes from
 };
-// `function` is "sdpa" or "attention_probs"; validates the arguments like the call would.
+// `function` is "sdpa", "attention_probs" or "linear" (the projection GEMM multi_head_attention
+// runs for a layer of num_heads x head_dim features; options do not apply); validates the
+// arguments like the call would.
 DispatchInfo describe_dispatch(const std::string& function, int batch, int num_heads, int seq_q,
                                int seq_kv, int head_dim, const SdpaOptions& options = {});
 
