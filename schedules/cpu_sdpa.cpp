@@ -89,6 +89,22 @@ void schedule_pv(const Knobs& k, Func pv, Var d, Var row, RVar rk, LoopLevel at)
   }
 }
 
+// A query tile's accumulator `acc` (over d and `row`, the tile's rows) folds in one KV block
+// per step of `block`: per register tile (pv_rows x pv_width), the block's PV `block_pv` is
+// summed in registers over `key`, then added to acc.
+void schedule_block_fold(const Knobs& k, Func acc, Var d, Var row, RVar block, Func block_pv, Var pv_row,
+                         RVar key, LoopLevel tile) {
+  Var dO("dO"), dI("dI"), iO("iO"), iI("iI");
+  acc.compute_at(tile).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  acc.update()
+      .split(d, dO, dI, k.pv_width, k.d_tail)
+      .split(row, iO, iI, k.pv_rows)
+      .reorder(dI, iI, dO, iO, block)
+      .vectorize(dI)
+      .unroll(iI);
+  schedule_pv(k, block_pv, d, pv_row, key, LoopLevel(acc, dO));
+}
+
 // Materialised algorithm, per query tile: Q rows, all scores, their max, exps and sum.
 void schedule_softmax_tile(const Knobs& k, SdpaFuncs& f, LoopLevel tile) {
   f.qs.compute_at(tile).vectorize(f.d, k.vec, k.d_tail);
@@ -115,22 +131,14 @@ void apply_materialized(const Knobs& k, SdpaFuncs& f) {
     // block, each register tile sums its keys (pvb) and adds itself to pvt. A V block is then
     // read from L1 by all row groups, where a whole-key walk per row group streamed all of V
     // (beyond L2 next to K and the scores) q_tile / pv_rows times.
-    Var row = f.ii;  // row of the query tile
-    f.pvt.compute_at(f.out, task).vectorize(d, k.vec, k.d_tail);
-    f.pvt.update()
-        .split(d, dO, dI, k.pv_width, k.d_tail)
-        .split(row, iO, iI, k.pv_rows)
-        .reorder(dI, iI, dO, iO, f.rv.x)
-        .vectorize(dI)
-        .unroll(iI);
-    schedule_pv(k, f.pvb, d, row, f.rvb.x, LoopLevel(f.pvt, dO));
+    schedule_block_fold(k, f.pvt, d, f.ii, f.rv.x, f.pvb, f.ii, f.rvb.x, LoopLevel(f.out, task));
   }
   schedule_softmax_tile(k, f, LoopLevel(f.out, task));
 }
 
 void apply_flash(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, ii = f.ii, it = f.it;
-  Var task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI");
+  Var task("task");
   // The output tile must be the algorithm's state tile (q_tile rows).
   Stage out = f.out;
   parallel_tasks(out.split(i, it, ii, k.q_tile, TailStrategy::GuardWithIf), it, h, b, task)
@@ -138,15 +146,8 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   LoopLevel tile(f.out, task);
   f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
 
-  // State: per KV block rb, per register tile (pv_rows x pv_width), fold in the block's PV.
-  f.state.compute_at(tile).vectorize(d, k.vec, TailStrategy::GuardWithIf);
-  f.state.update()
-      .split(d, dO, dI, k.pv_width, k.d_tail)
-      .split(ii, iO, iI, k.pv_rows)
-      .reorder(dI, iI, dO, iO, f.rb.x)
-      .vectorize(dI)
-      .unroll(iI);
-  schedule_pv(k, f.bpv, d, i, f.rjj.x, LoopLevel(f.state, dO));
+  // State (the online softmax's accumulator): per KV block rb, fold in the block's PV.
+  schedule_block_fold(k, f.state, d, ii, f.rb.x, f.bpv, i, f.rjj.x, tile);
 
   LoopLevel block(f.state, f.rb.x);
   schedule_scores(k, f.bscore, f.bdot, jj, i, f.rd.x, block);
