@@ -99,18 +99,27 @@ Toolchain toolchain(const std::string& target) {
   return tc;
 }
 
-// The workloads the build ships (attune tune --preset standard).
-std::vector<Workload> standard_workloads() {
-  auto mk = [](int b, int h, int kv, int sq, int skv, int d, bool causal) {
+// The workloads the build ships (attune tune --preset standard) for attention kernel `kernel`;
+// with sdpa also the projection GEMM of the multi-head attention layer the bench runs
+// (model_dim 512 = 8 heads of 64, S=1024).
+std::vector<Workload> standard_workloads(const std::string& kernel) {
+  auto mk = [&](int b, int h, int kv, int sq, int skv, int d, bool causal) {
     Workload w;
+    w.kernel = kernel;
     w.batch = b; w.num_heads = h; w.num_kv_heads = kv; w.seq_q = sq; w.seq_kv = skv; w.head_dim = d; w.causal = causal;
     return w;
   };
-  return {mk(1, 8, 8, 2048, 2048, 64, false), mk(1, 8, 8, 2048, 2048, 128, false),
-          mk(1, 8, 8, 2048, 2048, 80, false), mk(1, 8, 2, 2048, 2048, 64, false),
-          mk(1, 8, 8, 4096, 4096, 64, true),  mk(4, 8, 8, 512, 512, 64, false),
-          mk(1, 8, 8, 256, 4096, 64, false), mk(1, 8, 8, 4096, 4096, 64, false),
-          mk(4, 8, 8, 1, 4096, 64, false),    mk(4, 8, 2, 1, 4096, 128, false)};
+  std::vector<Workload> set = {mk(1, 8, 8, 2048, 2048, 64, false), mk(1, 8, 8, 2048, 2048, 128, false),
+                               mk(1, 8, 8, 2048, 2048, 80, false), mk(1, 8, 2, 2048, 2048, 64, false),
+                               mk(1, 8, 8, 4096, 4096, 64, true),  mk(4, 8, 8, 512, 512, 64, false),
+                               mk(1, 8, 8, 256, 4096, 64, false), mk(1, 8, 8, 4096, 4096, 64, false),
+                               mk(4, 8, 8, 1, 4096, 64, false),    mk(4, 8, 2, 1, 4096, 128, false)};
+  if (kernel == "sdpa") {
+    Workload projection = mk(1, 8, 0, 1024, 1024, 64, false);
+    projection.kernel = "linear";
+    set.push_back(projection);
+  }
+  return set;
 }
 
 // The flags parse_shape() reads.
@@ -199,29 +208,24 @@ int cmd_tune(int argc, char** argv) {
       .opt("threads", "0", "threads the kernels use (0 = all cores)")
       .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)");
   if (!a.parse(argc, argv)) return 0;
-  std::vector<Workload> workloads;
-  if (a.get("preset") == "standard") workloads = standard_workloads();
-  else if (!a.get("preset").empty()) throw attune::Error("attune tune: unknown --preset '" + a.get("preset") + "'");
-  else workloads.push_back(parse_shape(a.get("shape"), a));
   const std::string kernel = a.get("kernel");
   if (kernel != "sdpa" && kernel != "attention_probs" && kernel != "linear")
     throw attune::Error("attune tune: --kernel must be sdpa, attention_probs or linear, got '" + kernel + "'");
-  if (kernel == "linear" && !a.get("preset").empty())
-    throw attune::Error("attune tune: --preset standard tunes the projection GEMM with --kernel sdpa (the default)");
-  for (Workload& w : workloads) {
+  std::vector<Workload> workloads;
+  if (a.get("preset") == "standard") {
+    if (kernel == "linear")
+      throw attune::Error("attune tune: --preset standard tunes the projection GEMM with --kernel sdpa (the default)");
+    workloads = standard_workloads(kernel);
+  } else if (!a.get("preset").empty()) {
+    throw attune::Error("attune tune: unknown --preset '" + a.get("preset") + "'");
+  } else {
+    Workload w = parse_shape(a.get("shape"), a);
     w.kernel = kernel;
-    if (kernel != "linear") continue;
-    if (w.causal || w.mask || w.num_kv_heads > 0)
+    if (kernel == "linear" && (w.causal || w.mask || w.num_kv_heads > 0))
       throw attune::Error("attune tune: --kernel linear takes no --causal, --mask or --kv-heads");
-    if (w.seq_kv != w.seq_q) throw attune::Error("attune tune: --kernel linear: the shape's Sq and Skv must be equal");
-  }
-  if (a.get("preset") == "standard" && kernel == "sdpa") {
-    Workload projection;  // the multi-head attention layer the bench runs: model_dim 512, 8 heads, S=1024
-    projection.kernel = "linear";
-    projection.num_heads = 8;
-    projection.head_dim = 64;
-    projection.seq_q = projection.seq_kv = 1024;
-    workloads.push_back(projection);
+    if (kernel == "linear" && w.seq_kv != w.seq_q)
+      throw attune::Error("attune tune: --kernel linear: the shape's Sq and Skv must be equal");
+    workloads.push_back(w);
   }
 
   Database db(a.get("db"));

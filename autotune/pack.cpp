@@ -49,9 +49,10 @@ PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std:
     const bool projection = w.kernel == "linear";
     const int head_dim = projection ? 0 : w.head_dim;
     nlohmann::json buckets = {to_string(bucket)};
-    if (projection)
-      for (SeqBucket b : {SeqBucket::kDecode, SeqBucket::kShort, SeqBucket::kMedium, SeqBucket::kLong})
-        if (b != bucket) buckets.push_back(to_string(b));
+    if (projection) {
+      buckets.clear();
+      for (int b = 0; b <= int(SeqBucket::kLong); ++b) buckets.push_back(to_string(SeqBucket(b)));
+    }
     const std::string name = "attune_pack_" + w.kernel + (projection ? "" : "_d" + std::to_string(head_dim)) +
                              (w.causal ? "_causal" : "") + (w.mask ? "_mask" : "") + "_" + to_string(bucket);
     const schedules::Config config = schedules::Config::from_json(r.config.dump());

@@ -58,14 +58,10 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
     return clamp((last_key / p.kv_block + 1) * p.kv_block, 0, kv_pad);  // floor division
   };
   f.rk = RDom(0, kv_pad, "rk");
-  f.rv = RDom(0, in.seq_kv, "rv");
-  if (in.causal) {
-    // In whole vectors (visible_keys is a kv_block multiple): the row statistics' rfactor
-    // splits rk into vector lanes, which then share the condition (one trimmed loop, not a
-    // predicate per lane).
-    f.rk.where(f.rk / p.k_panel < visible_keys(i / p.q_tile) / p.k_panel);
-    f.rv.where(f.rv < visible_keys(i / p.q_tile));
-  }
+  // In whole vectors (visible_keys is a kv_block multiple): the row statistics' rfactor splits
+  // rk into vector lanes, which then share the condition (one trimmed loop, not a predicate
+  // per lane).
+  if (in.causal) f.rk.where(f.rk / p.k_panel < visible_keys(i / p.q_tile) / p.k_panel);
   f.row_max(i, h, b) = kMaskedScore;
   f.row_max(i, h, b) = max(f.row_max(i, h, b), f.scores(f.rk, i, h, b));
   f.exps(j, i, h, b) = exp2_nonpositive(f.scores(j, i, h, b) - f.row_max(i, h, b));
@@ -74,6 +70,8 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
 
   const int KB = p.pv_kblock;
   if (KB == 0) {
+    f.rv = RDom(0, in.seq_kv, "rv");
+    if (in.causal) f.rv.where(f.rv < visible_keys(i / p.q_tile));
     f.pv(d, i, h, b) = 0.0f;
     f.pv(d, i, h, b) += f.exps(f.rv, i, h, b) * in.v(d, f.rv, h / group, b);
   } else {

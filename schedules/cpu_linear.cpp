@@ -32,7 +32,14 @@ void apply_linear_cpu(const Config& c, generators::LinearFuncs& f, const Target&
         .vectorize(ni, vec, TailStrategy::GuardWithIf)
         .unroll(sI);
   }
-  f.dot.compute_at(f.out, no).align_bounds(n, width).bound_extent(n, width).unroll(s).vectorize(n, vec, TailStrategy::GuardWithIf).unroll(n);
+  // The accumulator tile is one W panel wide at a panel boundary, a constant-size buffer
+  // (guarded feature tiles would otherwise give it a run-time extent: no registers).
+  f.dot.compute_at(f.out, no)
+      .align_bounds(n, width)
+      .bound_extent(n, width)
+      .unroll(s)
+      .vectorize(n, vec, TailStrategy::GuardWithIf)
+      .unroll(n);
   f.dot.update().reorder(n, s, f.r.x, f.r.y).unroll(s).vectorize(n, vec, TailStrategy::GuardWithIf).unroll(n);
   f.dot.store_in(MemoryType::Stack);  // small register tile: never the heap
 }
