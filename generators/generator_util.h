@@ -58,6 +58,7 @@ inline SdpaShapeParams shape_params(const schedules::Config& cfg, int head_dim) 
   shape.head_dim = head_dim;
   shape.k_panel = int(cfg.get("vec"));
   shape.pv_kblock = int(cfg.get_or("pv_kblock", 0));
+  shape.pack_group = cfg.get_or("kv_group_inner", 0) != 0;
   return shape;
 }
 

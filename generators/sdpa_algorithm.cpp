@@ -102,15 +102,26 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
 }
 
 // Per KV block kb of KB keys: block scores, block max, exps, sum and PV (block-local softmax).
+// Rows (i, h) are query row i of head h, or with f.pack_group packed row i of KV head h.
 void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
   Expr group = in.num_heads / in.num_kv_heads;
   Expr key = kb * KB + jj;
+  Func q = f.qs;
+  Expr q_row = i, kv_head = h / group;
+  if (f.pack_group) {
+    // Rows past the group (register tiles round up) read its last row.
+    Expr r = clamp(i, 0, group * in.seq_q - 1);
+    f.qp(d, i, h, b) = f.qs(d, r % in.seq_q, h * group + r / in.seq_q, b);
+    q = f.qp;
+    q_row = i % in.seq_q;
+    kv_head = h;
+  }
 
   f.bdot(jj, kb, i, h, b) = 0.0f;
-  f.bdot(jj, kb, i, h, b) += f.qs(f.rd, i, h, b) * f.k_t(key, f.rd, h / group, b);
+  f.bdot(jj, kb, i, h, b) += q(f.rd, i, h, b) * f.k_t(key, f.rd, kv_head, b);
   Func& bscore = f.bscore;
-  bscore(jj, kb, i, h, b) = f.bdot(jj, kb, i, h, b) + mask_bias(in, key, i, b);
+  bscore(jj, kb, i, h, b) = f.bdot(jj, kb, i, h, b) + mask_bias(in, key, q_row, b);
 
   f.rjj = RDom(0, KB, "rjj");
   f.bmax(kb, i, h, b) = kMaskedScore;
@@ -120,7 +131,7 @@ void define_kv_blocks(const SdpaInputs& in, int KB, SdpaFuncs& f) {
   f.bsum(kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b);
   Expr vkey = clamp(kb * KB + f.rjj, 0, in.seq_kv - 1);  // padded keys have bexp == 0
   f.bpv(d, kb, i, h, b) = 0.0f;
-  f.bpv(d, kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b) * in.v(d, vkey, h / group, b);
+  f.bpv(d, kb, i, h, b) += f.bexp(f.rjj, kb, i, h, b) * in.v(d, vkey, kv_head, b);
 }
 
 // Online softmax: per KV block, block-local max/exp/sum/PV; the running state rescales
@@ -153,17 +164,28 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
 // 2^(chunk max - global max). Chunks can run in parallel: decode's parallelism.
 void define_split_kv(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, kb = f.kb;
+  f.pack_group = p.pack_group;
   define_kv_blocks(in, p.kv_block, f);
+  // A chunk's partial in one stage (its PV, max and sum): the schedule computes the chunk's
+  // scores and softmax inside it, once.
+  f.chunk(d, kb, i, h, b) = Tuple(f.bpv(d, kb, i, h, b), f.bmax(kb, i, h, b), f.bsum(kb, i, h, b));
+  auto chunk_max = [&](Expr c) { return f.chunk(0, c, i, h, b)[1]; };
   f.rc = RDom(0, num_kv_blocks(in, p.kv_block), "rc");
   f.global_max(i, h, b) = kMaskedScore;
-  f.global_max(i, h, b) = max(f.global_max(i, h, b), f.bmax(f.rc, i, h, b));
-  f.chunk_weight(kb, i, h, b) = exp2_nonpositive(f.bmax(kb, i, h, b) - f.global_max(i, h, b));
+  f.global_max(i, h, b) = max(f.global_max(i, h, b), chunk_max(f.rc));
+  f.chunk_weight(kb, i, h, b) = exp2_nonpositive(chunk_max(kb) - f.global_max(i, h, b));
   f.numerator(d, i, h, b) = 0.0f;
-  f.numerator(d, i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.bpv(d, f.rc, i, h, b);
+  f.numerator(d, i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.chunk(d, f.rc, i, h, b)[0];
   f.denominator(i, h, b) = 0.0f;
-  f.denominator(i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.bsum(f.rc, i, h, b);
-  Expr any_visible = f.global_max(i, h, b) > kMaskedScore * 0.5f;
-  f.out(d, i, h, b) = select(any_visible, f.numerator(d, i, h, b) / f.denominator(i, h, b), 0.0f);
+  f.denominator(i, h, b) += f.chunk_weight(f.rc, i, h, b) * f.chunk(0, f.rc, i, h, b)[2];
+  // Back from packed rows: query row i of head h is row (h % group) * seq_q + i of KV head h / group.
+  Expr r = i, hr = h;
+  if (f.pack_group) {
+    r = (h % f.group) * in.seq_q + i;
+    hr = h / f.group;
+  }
+  Expr any_visible = f.global_max(r, hr, b) > kMaskedScore * 0.5f;
+  f.out(d, i, h, b) = select(any_visible, f.numerator(d, r, hr, b) / f.denominator(r, hr, b), 0.0f);
 }
 
 }  // namespace
@@ -174,6 +196,7 @@ SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaS
   f.static_head_dim = p.head_dim;
   f.group = in.num_heads / in.num_kv_heads;
   f.k_panel = p.k_panel;
+  f.v = in.v;
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
   Var hk("hk");
   // Scores in log2 units (scale·log2(e) folded into Q): softmax then needs 2^x, not e^x.

@@ -37,6 +37,7 @@ struct SdpaFuncs {
     return kt(key % k_panel, d, key / k_panel, hk, b);
   }
   Halide::Func out;       // (d, i, h, b)
+  Halide::Func v;         // the V input (schedules may stage it)
 
   // kMaterialized: all scores of a query row, stable softmax, then PV.
   Halide::Func dot;       // (j, i, h, b)  qs · kt accumulator (update over rd)
@@ -64,6 +65,11 @@ struct SdpaFuncs {
   Halide::RDom rjj, rb;
 
   // kSplitKv: the kb blocks above are the chunks; their partials are combined over rc.
+  // With pack_group (GQA packing) the blocks' (i, h) are (r, KV head): row r is query row
+  // r % seq_q of the KV head's (r / seq_q)-th query head, so one K/V row serves the group.
+  bool pack_group = false;
+  Halide::Func qp;            // (d, r, hk, b) packed rows of qs
+  Halide::Func chunk;         // (d, kb, i, h, b) Tuple(bpv, bmax, bsum) of chunk kb
   Halide::Func chunk_weight;  // (kb, i, h, b) 2^(chunk max - global max)
   Halide::Func global_max;    // (i, h, b) update over rc
   Halide::Func numerator;     // (d, i, h, b) update over rc
@@ -77,6 +83,7 @@ struct SdpaShapeParams {
   int head_dim = 64;  // compile-time head_dim, 0 = any (read from the buffers)
   int k_panel = 1;    // keys per K panel (SdpaFuncs::kt): the vector width
   int pv_kblock = 0;  // materialised PV in blocks of this many keys (0 = one pass over all keys)
+  bool pack_group = false;  // split-KV: a KV head's query heads are the rows of its blocks
 };
 
 SdpaFuncs define_sdpa(const SdpaInputs& in, SdpaAlgorithm algorithm, const SdpaShapeParams& p);

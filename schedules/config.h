@@ -14,8 +14,10 @@ namespace attune::schedules {
 // with older kernels are neither resumed from nor exported. 2: softmax in log2 units with a
 // polynomial 2^x. 3: transposed K rows padded off powers of two. 4: K packed in panels of
 // `vec` keys; causal materialised kernels trimmed at the diagonal; split-KV exps as their own
-// stage and the group's heads inside the QK key loops.
-constexpr int kKernelVersion = 4;
+// stage and the group's heads inside the QK key loops. 5: split-KV computes a chunk's scores,
+// softmax and PV in one task with PV in register tiles; kv_group_inner packs a GQA group's
+// heads as rows of the tiles.
+constexpr int kKernelVersion = 5;
 
 struct Config {
   std::string kernel;                       // e.g. "sdpa"

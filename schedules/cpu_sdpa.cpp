@@ -156,58 +156,70 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
 }
 
-// Split-KV (decode): chunk partials are root stages, each parallel over (chunk, head, batch),
-// or with kv_group_inner over (chunk, KV head, batch) with the group's query heads inside:
-// in QK inside the key loops, so each K row is fetched once per group and reused from L1 by
-// the group's heads; in PV outside them, so a row's accumulators stay in registers over the
-// chunk (keys outside the heads measured no faster). The combination is parallel over
-// (head, batch).
+// Split-KV (decode): one parallel task per chunk computes the chunk's scores, softmax and PV
+// partial (stages at the task: the chunk's K and V come from memory once, its scores stay in
+// cache, and there is one parallel loop, not one per stage). A task is a (chunk, head, batch),
+// or with kv_group_inner (GQA packing) a (chunk, KV head, batch) whose rows are the query rows
+// of all heads of the group, register-blocked together: each K and V row loaded serves them
+// all. The combination is parallel over (head, batch).
 void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
-  Var task("task"), iO("iO"), iI("iI"), jO("jO"), jI("jI"), hk("hk"), g("g");
-  for (Func fn : {f.bscore, f.bmax, f.bsum, f.bpv}) fn.compute_root();
-  // `s` iterates `inner`, then the group's query heads (kv_group_inner), then `outer`
-  // (innermost first), per parallel (chunk, head or KV head, batch) task.
-  auto per_chunk = [&](Stage s, std::vector<VarOrRVar> inner, std::vector<VarOrRVar> outer = {}) -> Stage {
-    Var head = h;
-    if (k.kv_group_inner) {
-      s.split(h, hk, g, f.group, TailStrategy::GuardWithIf);
-      inner.push_back(g);
-      head = hk;
-    }
-    inner.insert(inner.end(), outer.begin(), outer.end());
-    inner.insert(inner.end(), {kb, head, b});
-    return parallel_tasks(s.reorder(inner), kb, head, b, task);  // Stage: a handle to the same stage
-  };
+  Var task("task"), dO("dO"), dI("dI"), iO("iO"), iI("iI"), jO("jO"), jI("jI");
+  Func partial = f.chunk;
+  partial.compute_root();
+  Stage s = partial;
+  s.split(d, dO, dI, k.pv_width, k.d_tail).split(i, iO, iI, k.pv_rows, TailStrategy::RoundUp).reorder(dI, iI, dO, iO, kb, h, b);
+  // Chunks in parallel inside (head, batch) in parallel: with the three fused into one loop,
+  // bounds inference would see a range of chunks per task (the fused index's modulo), and the
+  // PV register tile a variable size it cannot keep in registers.
+  s.fuse(h, b, task).parallel(task).parallel(kb).vectorize(dI).unroll(iI);
+  const LoopLevel chunk(partial, kb);
+  f.qs.compute_at(chunk).vectorize(d, k.vec, k.d_tail);
+  if (f.pack_group) f.qp.compute_at(chunk).vectorize(d, k.vec, k.d_tail);
+
+  // Scores in register tiles of qk_rows rows.
+  f.bscore.compute_at(chunk);
   if (k.k_transpose) {
-    // Scores from the transposed K: register tiles of qk_rows x (up to) 4 vectors of keys.
-    f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block)).split(i, iO, iI, k.qk_rows);
-    per_chunk(f.bscore, {jI, iI}, {jO, iO}).vectorize(jI, k.vec).unroll(iI);
-    f.bdot.compute_at(f.bscore, k.kv_group_inner ? g : jO).vectorize(jj, k.vec).unroll(i);
+    // From the transposed K: qk_rows x (up to) 4 vectors of keys.
+    f.bscore.split(jj, jO, jI, std::min(4 * k.vec, k.kv_block))
+        .split(i, iO, iI, k.qk_rows, TailStrategy::RoundUp)
+        .reorder(jI, iI, jO, iO)
+        .vectorize(jI, k.vec)
+        .unroll(iI);
+    f.bdot.compute_at(f.bscore, jO).vectorize(jj, k.vec).unroll(i);
     f.bdot.update().reorder(jj, i, f.rd.x).vectorize(jj, k.vec).unroll(i);
   } else {
-    // Straight from K's rows (no transposed copy: decode reads K once): per key, vec lanes of
-    // head_dim in parallel (rfactor), then one horizontal sum.
-    RVar dO("dO"), dI("dI");
+    // Straight from K's rows (no transposed copy: decode reads K once): per key, each row sums
+    // `lanes` head_dim lanes at a time in independent vector accumulators (one would chain
+    // every FMA on its predecessor's latency), then one horizontal sum per row.
+    const int D = f.static_head_dim;
+    int lanes = k.vec;
+    for (int n : {4, 2})
+      if (D > 0 && D % (n * k.vec) == 0 && k.qk_rows * n <= 12) {
+        lanes = n * k.vec;
+        break;
+      }
+    RVar rO("rO"), rI("rI");
     Var u("u");
-    per_chunk(f.bscore, {i}, {jj});
-    f.bdot.compute_at(f.bscore, i);
-    Func lanes = f.bdot.update().split(f.rd.x, dO, dI, k.vec, TailStrategy::GuardWithIf).rfactor(dI, u);
-    lanes.compute_at(f.bscore, i).vectorize(u);
-    lanes.update().vectorize(u);
-    f.bdot.update().atomic().vectorize(dI);  // the horizontal sum as a shuffle tree, not 7 serial adds
+    f.bscore.split(i, iO, iI, k.qk_rows, TailStrategy::RoundUp).reorder(iI, jj, iO).unroll(iI);
+    f.bdot.compute_at(f.bscore, jj).unroll(i);
+    Func lane_sums = f.bdot.update().split(f.rd.x, rO, rI, lanes, TailStrategy::GuardWithIf).rfactor(rI, u);
+    lane_sums.compute_at(f.bscore, jj).reorder_storage(u, i).vectorize(u, k.vec).unroll(u).unroll(i);
+    lane_sums.update().reorder(u, i, rO).vectorize(u, k.vec).unroll(u).unroll(i);
+    f.bdot.update().atomic().vectorize(rI).unroll(i);  // horizontal sums as shuffle trees
   }
-  for (Func stat : {f.bmax, f.bsum}) {
-    per_chunk(stat, {i});
-    per_chunk(stat.update(), {f.rjj.x, i});
-  }
-  // 2^(score - chunk max): once per key and row, vectorised over keys (inlined into PV it
-  // was a scalar polynomial per key, about half of PV's time).
-  f.bexp.compute_root();
-  per_chunk(f.bexp, {jj, i}).vectorize(jj, k.vec);
-  // PV: per row (and head of the group), all keys: the row's accumulators stay in registers.
-  per_chunk(f.bpv, {d, i}).vectorize(d, k.vec, k.d_tail);
-  per_chunk(f.bpv.update(), {d, f.rjj.x, i}).vectorize(d, k.vec, k.d_tail);
+  schedule_row_stat(k, f.bmax, f.rjj.x, i, chunk);
+  schedule_row_stat(k, f.bsum, f.rjj.x, i, chunk);
+  // 2^(score - chunk max) once per key and row, vectorised over keys (inlined into PV it was a
+  // scalar polynomial per key).
+  f.bexp.compute_at(chunk).vectorize(jj, k.vec);
+  // PV: register tiles of pv_rows x pv_width, summed over the chunk's keys.
+  schedule_pv(k, f.bpv, d, i, f.rjj.x, LoopLevel(partial, dO));
+  // A tile narrower than head_dim reads a slice of each V row per pass: V's first pass from
+  // memory would then stride through rows (a cache line or two of each), which the hardware
+  // prefetchers do not stream. Copying the chunk's V rows first reads them in order.
+  if (f.static_head_dim == 0 || k.pv_width < f.static_head_dim)
+    f.v.in(f.bpv).compute_at(chunk).vectorize(f.v.args()[0], k.vec, k.d_tail);
 
   // Combination: per (head, batch), all query rows.
   f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);

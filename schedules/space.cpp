@@ -54,8 +54,8 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"vec", {vec}, "vector width in floats (the target's native width)"},
       {"rfactor", {0, 1}, "row max/sum reduce vec lanes at a time (rfactor) or serially"},
       {"k_transpose", {0, 1}, "1 = K transposed once (keys contiguous), 0 = K read in place (split-KV only)"},
-      {"kv_group_inner", {0, 1}, "split-KV only: 1 = the query heads sharing a KV head (GQA) take turns on each "
-       "K/V chunk while it is in cache (K/V read from memory once per group), 0 = separate tasks"},
+      {"kv_group_inner", {0, 1}, "split-KV only: 1 = GQA packing: the query heads sharing a KV head are the rows "
+       "of its chunks' register tiles (each K/V row loaded serves the group), 0 = a task per query head"},
       {"qk_order", {0, 1}, "materialised QK^T: 0 = each row group of the tile walks all key blocks, "
        "1 = each key block's K panels serve all row groups of the tile from L1"},
   };
@@ -112,7 +112,9 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "kv_group_inner 1 is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") != 2 && kv_block > 16 * vec)
     return "kv_block above " + std::to_string(16 * vec) + " only for split-KV chunks";
-  if (c.get("algorithm") == 2 ? qk_rows * 4 > budget : qk_rows * (kv_block / vec) > budget)
+  // Split-KV QK tiles: qk_rows x 4 vectors of keys (transposed K), or qk_rows x at least one
+  // vector of head_dim lanes (K in place).
+  if (c.get("algorithm") == 2 ? qk_rows * (c.get("k_transpose") ? 4 : 1) > budget : qk_rows * (kv_block / vec) > budget)
     return "QK register tile " + std::to_string(qk_rows) + "x" + std::to_string(kv_block) +
            " needs more than " + std::to_string(budget) + " vector registers";
   if (pv_rows * (pv_width / vec) > budget)
@@ -161,7 +163,15 @@ Config Space::default_config() const {
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
     c.knobs["kv_block"] = 32 * vec;
+    // One row per tile: register tiles round the rows up (a GQA group's heads are the rows
+    // with kv_group_inner; the tuner sizes tiles to the group).
     c.knobs["qk_rows"] = 1;
+    c.knobs["pv_rows"] = 1;
+    for (std::int64_t w : {8 * vec, 4 * vec, 2 * vec})
+      if (D > 0 && D % vec == 0 && D % w == 0) {
+        c.knobs["pv_width"] = w;
+        break;
+      }
     c.knobs["k_transpose"] = 0;
     c.knobs["kv_group_inner"] = 1;
     c.knobs["pv_kblock"] = 0;

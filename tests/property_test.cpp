@@ -64,6 +64,52 @@ TEST_P(PropertyTest, RandomConfigIsCorrect) {
   std::filesystem::remove_all(dir);
 }
 
+// GQA packing (split-KV with kv_group_inner): a KV head's query heads are the rows of its
+// chunks' register tiles, rounded up to the tile. Tiles that do not divide the group's rows,
+// several query rows per head, causal, masks, K in place or transposed, a generic head_dim.
+TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
+  struct Case {
+    int heads, kv_heads, seq_q, seq_kv, head_dim, qk_rows, pv_rows;
+    bool causal, mask, k_transpose;
+  };
+  const Case cases[] = {{8, 2, 1, 300, 128, 3, 3, false, false, false},
+                        {6, 2, 3, 77, 64, 4, 2, true, true, false},
+                        {4, 1, 5, 129, 0, 2, 3, false, true, true},
+                        {2, 2, 1, 1000, 80, 1, 6, true, false, false}};
+  const Toolchain tc{ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+  int n = 0;
+  for (const Case& c : cases) {
+    const schedules::Space space =
+        schedules::cpu_space("sdpa", Halide::get_host_target(), c.head_dim, c.causal, /*decode=*/true);
+    schedules::Config config = space.default_config();
+    config.knobs["kv_group_inner"] = 1;
+    config.knobs["kv_block"] = 4 * config.get("vec");
+    config.knobs["qk_rows"] = c.qk_rows;
+    config.knobs["pv_rows"] = c.pv_rows;
+    config.knobs["k_transpose"] = c.k_transpose;
+    config.knobs["pv_width"] = (c.head_dim > 0 ? 2 : 1) * config.get("vec");
+    ASSERT_FALSE(space.validate(config)) << *space.validate(config);
+
+    Workload w;
+    w.kernel = "sdpa";
+    w.batch = 2;
+    w.num_heads = c.heads;
+    w.num_kv_heads = c.kv_heads;
+    w.seq_q = c.seq_q;
+    w.seq_kv = c.seq_kv;
+    w.head_dim = c.head_dim;
+    w.causal = c.causal;
+    w.mask = c.mask;
+    const std::string dir = ::testing::TempDir() + "/attune_packed_split_kv" + std::to_string(n++);
+    const BuildResult b = build_candidate(tc, w, config, dir);
+    ASSERT_TRUE(b.ok) << config.to_json() << "\n" << b.error;
+    if (c.head_dim == 0) w.head_dim = 24;  // the generic kernel on an odd head_dim
+    const RunResult r = run_candidate(tc, b, w, 120, 8ll << 30, 0.01, 1);
+    EXPECT_EQ(r.status, "ok") << config.to_json() << " on " << w.key() << ": " << r.error;
+    std::filesystem::remove_all(dir);
+  }
+}
+
 std::vector<Param> params() {
   std::vector<Param> p;
   for (const char* kernel : {"sdpa", "attention_probs"})
