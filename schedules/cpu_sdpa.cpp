@@ -31,14 +31,14 @@ namespace {
 
 struct Knobs {
   int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec, pv_kblock;
-  bool rfactor, k_transpose, kv_group_inner, key_blocks_outer;
+  bool rfactor, k_transpose, key_blocks_outer;  // kv_group_inner: the algorithm's pack_group
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
         pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))),
         pv_kblock(int(c.get_or("pv_kblock", 0))), rfactor(c.get("rfactor") != 0),
-        k_transpose(c.get_or("k_transpose", 1) != 0), kv_group_inner(c.get_or("kv_group_inner", 0) != 0),
+        k_transpose(c.get_or("k_transpose", 1) != 0),
         key_blocks_outer(c.get_or("qk_order", 0) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
