@@ -58,18 +58,21 @@ BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedu
     b.error = "link " + l.describe() + ": " + l.err;
     return b;
   }
+  if (c.knobs.count("max_registers")) b.runner_args = {"--max-registers", std::to_string(c.get("max_registers"))};
   b.ok = true;
   return b;
 }
 
 RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workload& w,
                         double timeout_s, long long memory_bytes, double min_time_s, int repetitions,
-                        bool odd_shape_check) {
+                        bool odd_shape_check, const std::vector<std::string>& extra_runner_args) {
   RunResult r;
   std::vector<std::string> argv = {tc.runner_exe, "--library", b.library, "--function", b.function,
                                    "--workload", w.to_json(), "--min-time", std::to_string(min_time_s),
                                    "--repetitions", std::to_string(repetitions), "--odd-shape",
                                    odd_shape_check ? "1" : "0"};
+  argv.insert(argv.end(), b.runner_args.begin(), b.runner_args.end());
+  argv.insert(argv.end(), extra_runner_args.begin(), extra_runner_args.end());
   if (!tc.pin_cpus.empty()) argv.insert(argv.begin(), {"taskset", "-c", tc.pin_cpus});
   ProcessResult p = run_process(argv, {timeout_s, memory_bytes});
   if (p.timed_out) {

@@ -26,6 +26,9 @@ struct BuildResult {
   std::string error;     // compile error / time-out, with the tail of the generator's stderr
   std::string library;   // .so path
   std::string function;  // symbol to call
+  // Run-time settings the config asks of the runner (CUDA: --max-registers N, the driver's
+  // register cap when it loads the kernels).
+  std::vector<std::string> runner_args;
   double seconds = 0;
 };
 
@@ -53,6 +56,7 @@ BuildResult build_candidate(const Toolchain& tc, const Workload& w, const schedu
 // schedules only hold for the shapes they were estimated for).
 RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workload& w,
                         double timeout_s = 60, long long memory_bytes = 8ll << 30,
-                        double min_time_s = 0.3, int repetitions = 5, bool odd_shape_check = true);
+                        double min_time_s = 0.3, int repetitions = 5, bool odd_shape_check = true,
+                        const std::vector<std::string>& extra_runner_args = {});
 
 }  // namespace attune::autotune

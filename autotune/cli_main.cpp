@@ -206,7 +206,14 @@ int cmd_tune(int argc, char** argv) {
       .opt("seed", "1", "random seed")
       .opt("min-time", "0.3", "seconds of measurement per candidate")
       .opt("threads", "0", "threads the kernels use (0 = all cores)")
-      .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)");
+      .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)")
+      .opt("config", "",
+           "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured before "
+           "the strategy's proposals")
+      .opt("batch-out", "",
+           "offline batch for a machine without Halide (e.g. a GPU box): build --budget N candidates "
+           "into this directory instead of running them; there, DIR/run.sh checks and times them; "
+           "here, `attune import DIR` records the results (repeat for more rounds of search)");
   if (!a.parse(argc, argv)) return 0;
   const std::string kernel = a.get("kernel");
   if (kernel != "sdpa" && kernel != "attention_probs" && kernel != "linear")
@@ -235,6 +242,7 @@ int cmd_tune(int argc, char** argv) {
     o.workload = w;
     o.toolchain = toolchain(a.get("target"));
     o.strategy = a.get("strategy");
+    if (!a.get("config").empty()) o.configs.push_back(attune::schedules::Config::from_json(a.get("config")));
     parse_budget(a.get("budget"), o);
     if (o.strategy.rfind("autoscheduler:", 0) == 0) o.max_trials = 1;
     o.jobs = a.get_int("jobs");
@@ -248,6 +256,13 @@ int cmd_tune(int argc, char** argv) {
       const int n = threads > 0 ? threads : int(std::thread::hardware_concurrency());
       o.toolchain.pin_cpus = "0-" + std::to_string(std::max(0, n - 1));
     }
+    if (!a.get("batch-out").empty()) {
+      const BatchSummary b = prepare_batch(o, db, a.get("batch-out"));
+      std::printf("%s: %d candidates built into %s (%d failed to build); run %s/run.sh on the target machine, "
+                  "then attune import %s\n", w.key().c_str(), b.built, a.get("batch-out").c_str(), b.failed,
+                  a.get("batch-out").c_str(), a.get("batch-out").c_str());
+      continue;
+    }
     std::fprintf(stderr, "tuning %s on %s with %s\n", w.key().c_str(), resolve_target(o.toolchain.target).c_str(),
                  o.strategy.c_str());
     const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, w.key(), tty); });
@@ -259,6 +274,20 @@ int cmd_tune(int argc, char** argv) {
     else
       std::printf("%s: no valid config found (%d trials, %d failed)\n", w.key().c_str(), r.trials, r.failures);
   }
+  return 0;
+}
+
+int cmd_import(int argc, char** argv) {
+  Args a("import", "Record the results of an offline batch (attune tune --batch-out DIR, then DIR/run.sh on "
+                   "the target machine) in the tuning database. Importing twice adds nothing.");
+  a.opt("batch", "", "the batch directory (holds batch.jsonl and results.jsonl)")
+      .opt("db", "attune_tuning.jsonl", "tuning database");
+  if (!a.parse(argc, argv)) return 0;
+  if (a.get("batch").empty()) throw attune::Error("attune import: --batch DIR is required");
+  Database db(a.get("db"));
+  const ImportSummary s = import_batch(a.get("batch"), db);
+  std::printf("imported %d measured and %d failed candidates into %s (%d already there, %d not run yet)\n",
+              s.imported, s.failed, a.get("db").c_str(), s.already, s.not_run);
   return 0;
 }
 
@@ -419,6 +448,7 @@ void usage() {
       "usage: attune <command> [flags]   (attune <command> --help for its flags)\n\n"
       "commands:\n"
       "  tune     search schedules for a workload on this machine (resumable)\n"
+      "  import   record an offline batch's results (tune --batch-out, run on the target machine)\n"
       "  show     best config per workload in a tuning database\n"
       "  export   best configs -> schedules/tuned/<target>.json for the build, or a kernel pack (--pack)\n"
       "  plot     PNG of best-so-far GFLOP/s against trials and time\n"
@@ -436,6 +466,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "tune") return cmd_tune(argc - 2, argv + 2);
     if (cmd == "show") return cmd_show(argc - 2, argv + 2);
+    if (cmd == "import") return cmd_import(argc - 2, argv + 2);
     if (cmd == "export") return cmd_export(argc - 2, argv + 2);
     if (cmd == "plot") return cmd_plot(argc - 2, argv + 2);
     if (cmd == "which") return cmd_which(argc - 2, argv + 2);

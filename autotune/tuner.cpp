@@ -53,24 +53,171 @@ double spread_of(const std::vector<double>& t) {
   return (*hi - *lo) / *lo;
 }
 
+// Resume: everything the database has for this workload x target is seen, and teaches the strategy.
+std::set<std::string> resume(const Database& db, const Workload& w, const std::string& target,
+                             const schedules::Space& space, SearchStrategy& strategy) {
+  std::set<std::string> seen;
+  for (const Record& r : db.records())
+    if (r.workload_key == w.key() && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0) {
+      const Config c = space.complete(Config::from_json(r.config.dump()));  // older records may lack new knobs
+      if (seen.insert(c.to_json()).second) strategy.observe(c, r.ok() ? r.gflops : 0.0);
+    }
+  return seen;
+}
+
+schedules::Space space_of(const Workload& w, const std::string& target) {
+  return schedules::space_for_target(w.kernel, Halide::Target(target), w.head_dim, w.causal, w.seq_q <= kDecodeMaxSeqQ);
+}
+
+// The next candidates: the default config first (the baseline every tune must match or beat),
+// then the caller's `given` configs, then the strategy's proposals.
+std::vector<Config> next_candidates(const schedules::Space& space, SearchStrategy& strategy, std::set<std::string>& seen,
+                                    size_t want, const std::vector<Config>& given = {}) {
+  std::vector<Config> queue;
+  const Config def = space.default_config();
+  if (!seen.count(def.to_json())) queue.push_back(def);
+  for (const Config& g : given) {
+    const Config c = space.complete(g);
+    if (auto why = space.validate(c)) throw Error("attune tune --config: invalid config: " + *why);
+    if (queue.size() < want && !seen.count(c.to_json()) && std::find(queue.begin(), queue.end(), c) == queue.end())
+      queue.push_back(c);
+  }
+  for (const Config& c : strategy.propose(want, seen))
+    if (queue.size() < want) queue.push_back(c);
+  for (const Config& c : queue) seen.insert(c.to_json());
+  return queue;
+}
+
+// Builds `queue` with at most `jobs` generator processes at a time.
+std::vector<BuildResult> build_all(const Toolchain& tc, const Workload& w, const std::vector<Config>& queue, int jobs,
+                                   const std::string& work_dir, double timeout_s) {
+  std::vector<BuildResult> builds(queue.size());
+  for (size_t first = 0; first < queue.size(); first += size_t(std::max(1, jobs))) {
+    std::vector<std::thread> builders;
+    for (size_t n = first; n < std::min(queue.size(), first + size_t(std::max(1, jobs))); ++n)
+      builders.emplace_back([&, n] { builds[n] = build_candidate(tc, w, queue[n], work_dir, timeout_s); });
+    for (auto& t : builders) t.join();
+  }
+  return builds;
+}
+
 }  // namespace
+
+long long run_memory_cap(const std::string& target, long long memory_bytes) {
+  // A GPU driver reserves address space far beyond the memory it uses (CUDA's unified
+  // addressing): an address-space cap would fail its initialisation, not a runaway candidate.
+  return Halide::Target(target).has_gpu_feature() ? 0 : memory_bytes;
+}
+
+BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string& dir) {
+  if (o.max_trials <= 0) throw Error("attune tune --batch-out: give the batch size as a trial budget (--budget 40)");
+  const Workload& w = o.workload;
+  Toolchain tc = o.toolchain;
+  tc.target = resolve_target(tc.target);
+  const schedules::Space space = space_of(w, tc.target);
+  auto strategy = make_strategy(o.strategy, space, o.seed);
+  std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
+  // Candidates already in this batch (not imported yet) are not built twice.
+  std::ifstream existing(dir + "/batch.jsonl");
+  for (std::string l; std::getline(existing, l);) {
+    const nlohmann::json e = nlohmann::json::parse(l, nullptr, false);
+    if (!e.is_discarded() && e.value("target", "") == tc.target && e.contains("workload") &&
+        Workload::from_json(e["workload"].dump()).key() == w.key())
+      seen.insert(space.complete(Config::from_json(e["config"].dump())).to_json());
+  }
+  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs);
+  const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
+
+  std::filesystem::create_directories(dir + "/candidates");
+  const std::string batch_file = dir + "/batch.jsonl";
+  size_t line = 0;  // candidates already in the batch (several workloads may share one)
+  {
+    std::ifstream in(batch_file);
+    for (std::string l; std::getline(in, l);) line += !l.empty();
+  }
+  std::ofstream out(batch_file, std::ios::app);
+  BatchSummary summary;
+  const Config def = space.default_config();
+  for (size_t n = 0; n < queue.size(); ++n) {
+    const std::string strat = queue[n] == def ? "default" : strategy->name();
+    if (!builds[n].ok) {
+      Record r = make_record(w, tc.target, cpu_model(), queue[n], strat, "build_error", builds[n].error, {});
+      db.append(r);
+      ++summary.failed;
+      continue;
+    }
+    const std::string lib = "candidates/c" + std::to_string(line++) + ".so";
+    std::filesystem::copy_file(builds[n].library, dir + "/" + lib, std::filesystem::copy_options::overwrite_existing);
+    const nlohmann::json entry = {{"workload", nlohmann::json::parse(w.to_json())}, {"target", tc.target},
+                                  {"config", nlohmann::json::parse(queue[n].to_json())},
+                                  {"strategy", strat}, {"library", lib}, {"function", builds[n].function},
+                                  {"memory_bytes", run_memory_cap(tc.target, o.memory_bytes)},
+                                  {"runner_args", builds[n].runner_args}};
+    out << entry.dump() << "\n";
+    ++summary.built;
+  }
+  out.flush();
+  std::filesystem::copy_file(tc.runner_exe, dir + "/attune-runner", std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(dir + "/run.sh") << "#!/bin/sh\n"
+      "# Checks and times this batch's candidates on this machine, each in its own process:\n"
+      "# results in results.jsonl (then, where the batch was built: attune import DIR).\n"
+      "# Flags: --rounds N (interleaved rounds, default 3), --timeout S, --min-time S.\n"
+      "here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
+      "machine=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)\n"
+      "[ -n \"$machine\" ] || machine=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)\n"
+      "# Halide's CUDA runtime loads libcuda.so; drivers often install only libcuda.so.1.\n"
+      "if ! ldconfig -p | grep -q 'libcuda\\.so '; then\n"
+      "  cuda=$(ldconfig -p | sed -n 's/.*libcuda\\.so\\.1 .*=> //p' | head -n 1)\n"
+      "  if [ -n \"$cuda\" ]; then\n"
+      "    mkdir -p \"$here/lib\" && ln -sf \"$cuda\" \"$here/lib/libcuda.so\"\n"
+      "    export LD_LIBRARY_PATH=\"$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"\n"
+      "  fi\n"
+      "fi\n"
+      "exec \"$here/attune-runner\" --batch \"$here\" --machine \"${machine:-}\" \"$@\"\n";
+  std::filesystem::permissions(dir + "/run.sh", std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                                    std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+                                                    std::filesystem::perms::others_exec);
+  std::error_code ec;
+  std::filesystem::remove_all(o.work_dir, ec);
+  return summary;
+}
+
+Record make_record(const Workload& w, const std::string& target, const std::string& machine, const Config& c,
+                   const std::string& strategy, const std::string& status, const std::string& error,
+                   const std::vector<double>& times_ms) {
+  Record r;
+  r.workload_key = w.key();
+  r.workload = nlohmann::json::parse(w.to_json());
+  r.target = target;
+  r.cpu = machine;
+  r.config = nlohmann::json::parse(c.to_json());
+  r.config_hash = c.hash_hex();
+  r.strategy = strategy;
+  r.status = status;
+  r.error = error;
+  r.times_ms = times_ms;
+  if (!times_ms.empty()) {
+    std::vector<double> t = times_ms;
+    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
+    r.median_ms = t[t.size() / 2];
+    r.spread = spread_of(times_ms);
+    r.gflops = w.flops() / (r.median_ms * 1e-3) * 1e-9;
+  }
+  r.halide_version = ATTUNE_HALIDE_VERSION;
+  r.attune_version = ATTUNE_VERSION;
+  r.timestamp = now_iso8601();
+  return r;
+}
 
 TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(const TuneProgress&)>& progress) {
   if (o.max_trials <= 0 && o.max_seconds <= 0) throw Error("attune tune: give a budget (--budget)");
   const Workload& w = o.workload;
   Toolchain tc = o.toolchain;
   tc.target = resolve_target(tc.target);
-  const Halide::Target target(tc.target);
-  const schedules::Space space = schedules::cpu_space(w.kernel, target, w.head_dim, w.causal, w.seq_q <= kDecodeMaxSeqQ);
+  const schedules::Space space = space_of(w, tc.target);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
-
-  // Resume: everything this workload x target already has is seen, and teaches the strategy.
-  std::set<std::string> seen;
-  for (const Record& r : db.records())
-    if (r.workload_key == w.key() && r.target == tc.target && r.strategy.rfind("autoscheduler:", 0) != 0) {
-      const Config c = space.complete(Config::from_json(r.config.dump()));  // older records may lack new knobs
-      if (seen.insert(c.to_json()).second) strategy->observe(c, r.ok() ? r.gflops : 0.0);
-    }
+  std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
+  const long long memory_bytes = run_memory_cap(tc.target, o.memory_bytes);
 
   const auto start = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
@@ -82,29 +229,9 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
 
   auto record = [&](const Config& c, const std::string& strat, const std::string& status,
                     const std::string& error, const std::vector<double>& times) {
-    Record r;
-    r.workload_key = w.key();
-    r.workload = nlohmann::json::parse(w.to_json());
-    r.target = tc.target;
-    r.cpu = cpu_model();
-    r.config = nlohmann::json::parse(c.to_json());
-    r.config_hash = c.hash_hex();
-    r.strategy = strat;
-    r.status = status;
-    r.error = error;
-    r.times_ms = times;
-    if (!times.empty()) {
-      std::vector<double> t = times;
-      std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-      r.median_ms = t[t.size() / 2];
-      r.spread = spread_of(times);
-      r.gflops = w.flops() / (r.median_ms * 1e-3) * 1e-9;
-    }
+    Record r = make_record(w, tc.target, cpu_model(), c, strat, status, error, times);
     r.trial = result.trials;
     r.elapsed_s = elapsed();
-    r.halide_version = ATTUNE_HALIDE_VERSION;
-    r.attune_version = ATTUNE_VERSION;
-    r.timestamp = now_iso8601();
     db.append(r);
     return r;
   };
@@ -129,7 +256,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
         record(marker, o.strategy, "build_error", b.error, {});
         ++result.failures;
       } else {
-        const RunResult rr = run_candidate(tc, b, w, o.run_timeout_s * 5, o.memory_bytes, o.min_time_s, o.repetitions, false);
+        const RunResult rr = run_candidate(tc, b, w, o.run_timeout_s * 5, memory_bytes, o.min_time_s, o.repetitions, false);
         if (record(marker, o.strategy, rr.status, rr.error, rr.times_ms).status != "ok") ++result.failures;
       }
     }
@@ -139,24 +266,12 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     return result;
   }
 
-  // The default config first: the baseline every tune must match or beat.
-  std::vector<Config> queue;
   const Config def = space.default_config();
-  if (!seen.count(def.to_json())) queue.push_back(def);
-
   while (budget_left()) {
-    const size_t want = size_t(std::max(1, o.jobs));
-    for (const Config& c : strategy->propose(want, seen))
-      if (queue.size() < want) queue.push_back(c);
+    const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs);
     if (queue.empty()) break;  // space exhausted
-    for (const Config& c : queue) seen.insert(c.to_json());
-
     // Build in parallel (each build is its own process), then run one at a time.
-    std::vector<BuildResult> builds(queue.size());
-    std::vector<std::thread> builders;
-    for (size_t n = 0; n < queue.size(); ++n)
-      builders.emplace_back([&, n] { builds[n] = build_candidate(tc, w, queue[n], o.work_dir, o.build_timeout_s); });
-    for (auto& t : builders) t.join();
+    const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
     for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
       const Config& c = queue[n];
@@ -167,7 +282,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
         strategy->observe(c, 0);
         ++result.failures;
       } else {
-        const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, o.memory_bytes, o.min_time_s, o.repetitions);
+        const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, o.repetitions);
         const Record r = record(c, strat, rr.status, rr.error, rr.times_ms);
         strategy->observe(c, r.ok() ? r.gflops : 0.0);
         if (!r.ok()) ++result.failures;
@@ -178,7 +293,6 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
       p.elapsed_s = elapsed();
       if (progress) progress(p);
     }
-    queue.clear();
   }
 
   // Noise control: re-measure the best few interleaved, so drift hits all of them alike. The
@@ -201,7 +315,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     for (int round = 0; round < 3; ++round)
       for (size_t n = 0; n < top.size(); ++n)
         if (builds[n].ok) {
-          const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, o.memory_bytes, o.min_time_s, 3);
+          const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3);
           times[n].insert(times[n].end(), rr.times_ms.begin(), rr.times_ms.end());
         }
     for (size_t n = 0; n < top.size(); ++n)

@@ -26,6 +26,7 @@ struct TuneOptions {
   double build_timeout_s = 180, run_timeout_s = 60;
   long long memory_bytes = 8ll << 30;
   int final_remeasure = 3;   // top candidates re-measured interleaved at the end
+  std::vector<schedules::Config> configs;  // measured first (after the default), e.g. hand-picked ones
 };
 
 struct TuneProgress {
@@ -45,5 +46,28 @@ std::string cpu_model();
 
 TuneResult tune(const TuneOptions& options, Database& db,
                 const std::function<void(const TuneProgress&)>& progress = {});
+
+// Offline batches, for a machine without Halide (a GPU box): here, the strategy proposes
+// options.max_trials candidates (the default config first, then what the database teaches it)
+// and builds them into `dir` with attune-runner and run.sh; there, `run.sh` checks and times
+// each candidate in its own process, in interleaved rounds (attune-runner --batch); back here,
+// import_batch() records the results. Further batches continue the search from the database.
+struct BatchSummary {
+  int built = 0, failed = 0;  // failed builds are recorded in the database at once
+};
+BatchSummary prepare_batch(const TuneOptions& options, Database& db, const std::string& dir);
+struct ImportSummary {
+  int imported = 0, failed = 0, already = 0, not_run = 0;
+};
+ImportSummary import_batch(const std::string& dir, Database& db);
+
+// One database record of a measurement of `c` (the caller sets trial and elapsed_s).
+Record make_record(const Workload& w, const std::string& target, const std::string& machine,
+                   const schedules::Config& c, const std::string& strategy, const std::string& status,
+                   const std::string& error, const std::vector<double>& times_ms);
+
+// The runner's address-space cap for `target`: none for GPU targets (drivers reserve more
+// address space than they use).
+long long run_memory_cap(const std::string& target, long long memory_bytes);
 
 }  // namespace attune::autotune

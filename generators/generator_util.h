@@ -28,7 +28,7 @@ void constrain_rows(Buf& buf, int inner_extent) {
 inline schedules::Config resolve_config(const std::string& kernel, const std::string& json,
                                         const Halide::Target& target, int head_dim, bool causal,
                                         bool decode = false) {
-  const auto space = schedules::cpu_space(kernel, target, head_dim, causal, decode);
+  const auto space = schedules::space_for_target(kernel, target, head_dim, causal, decode);
   const schedules::Config cfg =
       json.empty() ? space.default_config() : space.complete(schedules::Config::from_json(json));
   if (auto why = space.validate(cfg)) throw Error(kernel + " generator: invalid config: " + *why);

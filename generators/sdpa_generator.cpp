@@ -37,7 +37,7 @@ class SdpaGenerator : public Generator<SdpaGenerator> {
     for (auto* buf : {&q, &k, &v}) constrain_rows(*buf, head_dim);
     constrain_rows(out, head_dim);
     set_estimates();
-    if (!get_auto_schedule()) attune::schedules::apply_sdpa_cpu(cfg, funcs_, get_target());
+    if (!get_auto_schedule()) attune::schedules::apply_sdpa(cfg, funcs_, get_target());
   }
 
  private:

@@ -11,6 +11,10 @@
 
 namespace attune::schedules {
 
+// A kernel's schedule space for `target`: the GPU space for a CUDA/OpenCL target, else the CPU one.
+Space space_for_target(const std::string& kernel, const Halide::Target& target, int head_dim, bool causal,
+                       bool decode = false);
+
 // A kernel's schedule space for a CPU target (vector width and register count from the target).
 Space cpu_space(const std::string& kernel, const Halide::Target& target, int head_dim, bool causal,
                 bool decode = false);
@@ -22,5 +26,8 @@ void apply_probs_cpu(const Config& config, generators::SdpaFuncs& f, const Halid
 void apply_linear_cpu(const Config& config, generators::LinearFuncs& f, const Halide::Target& target);
 
 void apply_sdpa_cpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
+void apply_sdpa_gpu(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
+// apply_sdpa_gpu for a GPU target, else apply_sdpa_cpu.
+void apply_sdpa(const Config& config, generators::SdpaFuncs& f, const Halide::Target& target);
 
 }  // namespace attune::schedules

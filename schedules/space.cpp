@@ -27,6 +27,7 @@ bool spill_free(std::int64_t rows, std::int64_t cols, int num_registers) {
 }  // namespace
 
 Space::Space(const SpaceParams& p) : params_(p) {
+  if (p.gpu && p.kernel != "sdpa") throw Error("schedule space: kernel '" + p.kernel + "' has no GPU schedule yet (sdpa has)");
   const int vec = p.vector_width;
   if (p.kernel == "linear") {
     knobs_ = {
@@ -39,6 +40,34 @@ Space::Space(const SpaceParams& p) : params_(p) {
   }
   if (p.kernel != "sdpa" && p.kernel != "attention_probs")
     throw Error("schedule space: unknown kernel '" + p.kernel + "'");
+  if (p.gpu) {
+    // Thread blocks tile head_dim exactly (a guarded tail would leave the per-thread PV
+    // accumulators reading V past the row).
+    if (p.head_dim <= 0 || p.head_dim % 8 != 0)
+      throw Error("schedule space: GPU schedules need a compile-time head_dim that is a multiple of 8, got " +
+                  std::to_string(p.head_dim));
+    // Materialised scores in GPU memory: a QK^T kernel, the row max, the exps, the row sum and
+    // a PV kernel, each with its own block/thread tiling (register tiles per thread).
+    knobs_ = {
+        {"algorithm", {0}, "0 = materialised scores (GPU: one kernel per stage)"},
+        {"q_tile", {16, 32, 64, 128}, "query rows per QK^T thread block"},
+        {"kv_block", {32, 64, 128}, "keys per QK^T thread block"},
+        {"vec", {1, 2, 4}, "keys per vector load in QK^T (K is packed in panels of vec keys)"},
+        {"qk_keys", {1, 2, 4, 8}, "keys per QK^T thread (a multiple of vec)"},
+        {"qk_rows", {1, 2, 4, 8}, "query rows per QK^T thread (register tile qk_keys x qk_rows)"},
+        {"qk_unroll", {1, 2, 4, 8}, "QK^T: head_dim steps unrolled"},
+        {"qk_stage", {0, 1}, "QK^T: 1 = the block's Q rows and K panels are copied to shared memory first"},
+        {"pv_q_tile", {16, 32, 64, 128}, "query rows per PV thread block"},
+        {"pv_block_width", {8, 16, 32, 64, 128}, "head_dim columns per PV thread block (divides head_dim)"},
+        {"pv_width", {1, 2, 4, 8}, "head_dim columns per PV thread (in vectors of up to 4)"},
+        {"pv_rows", {1, 2, 4, 8}, "query rows per PV thread (register tile pv_width x pv_rows)"},
+        {"pv_unroll", {1, 2, 4, 8}, "PV: keys unrolled"},
+        {"stat_rows", {1, 2, 4, 8}, "rows per block of the row max / sum kernels (32 threads per row)"},
+        {"max_registers", {64, 128, 255}, "CUDA: registers per thread the driver may allocate when it loads "
+         "the kernels (Halide's runtime caps them at 64 unless told: big register tiles then spill)"},
+    };
+    return;
+  }
   // attention_probs returns the whole probability matrix: only the materialised algorithm.
   const std::vector<std::int64_t> algorithms =
       p.kernel == "sdpa" ? std::vector<std::int64_t>{0, 1, 2} : std::vector<std::int64_t>{0};
@@ -85,6 +114,7 @@ std::optional<std::string> Space::validate(const Config& c) const {
     if (std::none_of(knobs_.begin(), knobs_.end(), [&](const Knob& k) { return k.name == name; }))
       return "unknown knob '" + name + "'";
   }
+  if (params_.gpu) return validate_gpu(c);
   const std::int64_t budget = admitted_accumulators(params_.num_registers);
   if (params_.kernel == "linear") {
     const std::int64_t row_tile = c.get("row_tile"), rows = c.get("rows"), width = c.get("width");
@@ -123,7 +153,58 @@ std::optional<std::string> Space::validate(const Config& c) const {
   return std::nullopt;
 }
 
+// Thread blocks within the device limits and a warp's multiple; register tiles of at most 32
+// accumulators per thread; shared-memory staging within the static limit.
+std::optional<std::string> Space::validate_gpu(const Config& c) const {
+  const int D = params_.head_dim;
+  if (c.get("qk_keys") % c.get("vec") != 0) return "qk_keys must be a multiple of vec";
+  const std::int64_t qk_threads = (c.get("kv_block") / c.get("qk_keys")) * (c.get("q_tile") / c.get("qk_rows"));
+  const std::int64_t pv_threads = (c.get("pv_block_width") / c.get("pv_width")) * (c.get("pv_q_tile") / c.get("pv_rows"));
+  for (auto [name, n] : {std::pair<const char*, std::int64_t>{"QK^T", qk_threads}, {"PV", pv_threads}}) {
+    if (n < 32 || n > kMaxGpuThreads || n % 32 != 0)
+      return std::string(name) + " thread block of " + std::to_string(n) + " threads (needs a multiple of 32 up to " +
+             std::to_string(kMaxGpuThreads) + ")";
+    // A block that may need more registers than an SM's register file does not launch.
+    if (n * c.get("max_registers") > kGpuRegistersPerBlock)
+      return std::string(name) + " thread block of " + std::to_string(n) + " threads with max_registers " +
+             std::to_string(c.get("max_registers")) + " exceeds the " + std::to_string(kGpuRegistersPerBlock) +
+             " registers of a block";
+  }
+  if (c.get("q_tile") < c.get("qk_rows") || c.get("pv_q_tile") < c.get("pv_rows"))
+    return "a thread block has fewer rows than one thread's register tile";
+  if (c.get("qk_keys") * c.get("qk_rows") > 64 || c.get("pv_width") * c.get("pv_rows") > 64)
+    return "register tile above 64 accumulators per thread";
+  if (D % c.get("pv_block_width") != 0 || c.get("pv_block_width") % c.get("pv_width") != 0)
+    return "pv_block_width " + std::to_string(c.get("pv_block_width")) + " must divide head_dim " + std::to_string(D) +
+           " and be a multiple of pv_width";
+  const std::int64_t staged = 4 * D * (c.get("q_tile") + c.get("kv_block"));
+  if (c.get("qk_stage") && staged > kMaxGpuSharedBytes)
+    return "QK^T staging needs " + std::to_string(staged) + " bytes of shared memory";
+  return std::nullopt;
+}
+
 Config Space::default_config() const {
+  if (params_.gpu) {
+    // Threads of 4 keys x 8 rows (QK^T) and 4 columns x 8 rows (PV), Q and K staged, 128
+    // registers: the best of the first H200 tunes at S=2048 and 4096 (README, GPU section).
+    const int D = params_.head_dim;
+    std::int64_t pv_block_width = 8;
+    for (int w : {64, 32, 16})
+      if (D % w == 0) {
+        pv_block_width = w;
+        break;
+      }
+    Config c;
+    c.kernel = params_.kernel;
+    c.knobs = {{"algorithm", 0}, {"q_tile", 64}, {"kv_block", 64}, {"vec", 4}, {"qk_keys", 4}, {"qk_rows", 8},
+               {"qk_unroll", 4}, {"qk_stage", 1}, {"pv_q_tile", 64}, {"pv_block_width", pv_block_width},
+               {"pv_width", pv_block_width >= 16 ? 4 : 1}, {"pv_rows", 8}, {"pv_unroll", 4}, {"stat_rows", 4},
+               {"max_registers", 128}};
+    if (validate(c)) c.knobs["q_tile"] = 32;    // head_dim 128: the staged Q and K tiles fit in shared memory
+    if (validate(c)) c.knobs["qk_stage"] = 0;  // larger head_dims: Q and K read through the L1 cache
+    if (auto why = validate(c)) throw Error("schedule space: default GPU config invalid: " + *why);
+    return c;
+  }
   // Spill-free register tiles of 6 rows x `cols` vectors, as sgemm micro-kernels. AVX-512
   // (32 registers): 6x4, hand-found on Zen 5; AVX2 (16): 6x2, measured on Zen 2/3.
   const int vec = params_.vector_width, D = params_.head_dim;
@@ -185,6 +266,12 @@ Config Space::complete(const Config& c) const {
   for (const auto& [name, value] : default_config().knobs) out.knobs.emplace(name, value);
   // Knobs the config predates keep the behaviour it was measured with: the split-KV-only
   // kv_group_inner stays off for the other algorithms, and PV is not key-blocked.
+  if (params_.gpu) {
+    // Configs from before a knob keep what they were measured with.
+    if (!c.knobs.count("qk_keys")) out.knobs["qk_keys"] = out.get("vec");  // one vector per thread
+    if (!c.knobs.count("max_registers")) out.knobs["max_registers"] = 64;   // Halide's default cap
+    return out;
+  }
   if (params_.kernel != "linear" && !c.knobs.count("kv_group_inner") && out.get("algorithm") != 2)
     out.knobs["kv_group_inner"] = 0;
   if (params_.kernel == "sdpa" && !c.knobs.count("pv_kblock")) out.knobs["pv_kblock"] = 0;

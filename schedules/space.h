@@ -27,10 +27,16 @@ struct SpaceParams {
   bool decode = false;   // the default config targets few query rows (split-KV)
   int vector_width = 16; // floats per native vector (16 AVX-512, 8 AVX2, 4 SSE)
   int num_registers = 32;  // vector registers (32 AVX-512, 16 otherwise)
+  bool gpu = false;        // a GPU target (CUDA, OpenCL): block/thread knobs, not vector/register ones
 };
 
 class Space {
  public:
+  // GPU limits the space respects (any CUDA device of capability >= 5, any OpenCL GPU).
+  static constexpr int kMaxGpuThreads = 1024;         // threads per block
+  static constexpr int kMaxGpuSharedBytes = 48 << 10;  // static shared memory per block
+  static constexpr int kGpuRegistersPerBlock = 64 << 10;  // 32-bit registers per block
+
   explicit Space(const SpaceParams& p);
 
   const SpaceParams& params() const { return params_; }
@@ -52,6 +58,7 @@ class Space {
   SpaceParams params_;
   std::vector<Knob> knobs_;
   Config repair_or_resample(Config c, std::mt19937_64& rng) const;
+  std::optional<std::string> validate_gpu(const Config& c) const;
 };
 
 }  // namespace attune::schedules

@@ -9,6 +9,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   libdnnl-dev                         # benchmark peer (oneDNN sgemm)
   gnuplot-nox                         # attune plot
+  pocl-opencl-icd ocl-icd-opencl-dev  # GPU schedules tested through OpenCL on the CPU
   python3                             # fixture generation helpers
 )
 

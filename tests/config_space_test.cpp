@@ -173,6 +173,57 @@ SpaceParams params(int head_dim, bool causal) {
   return p;
 }
 
+// The GPU space (CUDA, OpenCL): defaults valid for every head_dim, thread blocks and shared
+// memory within the device limits, search moves stay valid.
+TEST(Space, GpuDefaultAndMovesAreValid) {
+  for (int d : {32, 40, 64, 80, 96, 128, 256})
+    for (bool causal : {false, true}) {
+      SpaceParams p = params(d, causal);
+      p.gpu = true;
+      Space s(p);
+      const Config def = s.default_config();
+      EXPECT_FALSE(s.validate(def)) << d << ": " << *s.validate(def);
+      EXPECT_FALSE(s.validate(s.complete(def)));
+      std::mt19937_64 rng(d + causal);
+      std::set<std::string> seen;
+      for (int n = 0; n < 200; ++n) {
+        const Config c = s.sample(rng);
+        ASSERT_FALSE(s.validate(c)) << *s.validate(c);
+        const std::int64_t threads = (c.get("kv_block") / c.get("qk_keys")) * (c.get("q_tile") / c.get("qk_rows"));
+        EXPECT_TRUE(threads >= 32 && threads <= Space::kMaxGpuThreads && threads % 32 == 0) << c.to_json();
+        EXPECT_EQ(d % c.get("pv_block_width"), 0) << c.to_json();
+        seen.insert(c.to_json());
+        const Config m = s.mutate(c, rng);
+        ASSERT_FALSE(s.validate(m));
+        ASSERT_FALSE(s.validate(s.crossover(c, m, rng)));
+      }
+      EXPECT_GT(seen.size(), 150u);
+    }
+  SpaceParams p = params(64, false);
+  p.gpu = true;
+  Space s(p);
+  Config big = s.default_config();
+  big.knobs["kv_block"] = 128;
+  big.knobs["vec"] = 1;
+  big.knobs["qk_keys"] = 1;
+  big.knobs["qk_rows"] = 1;  // 128 x 64 threads
+  ASSERT_TRUE(s.validate(big));
+  EXPECT_NE(s.validate(big)->find("threads"), std::string::npos) << *s.validate(big);
+  Config staged = s.default_config();
+  staged.knobs["q_tile"] = 128;
+  staged.knobs["kv_block"] = 128;
+  staged.knobs["qk_keys"] = 8;
+  staged.knobs["qk_rows"] = 8;  // Q and K tiles of 128 x 64 floats: 64 KiB of shared memory
+  ASSERT_TRUE(s.validate(staged));
+  EXPECT_NE(s.validate(staged)->find("shared memory"), std::string::npos) << *s.validate(staged);
+  for (const auto& [kernel, d] : {std::pair<const char*, int>{"linear", 64}, {"sdpa", 0}, {"sdpa", 17}}) {
+    SpaceParams q = params(d, false);
+    q.kernel = kernel;
+    q.gpu = true;
+    EXPECT_THROW(Space{q}, Error) << kernel << " head_dim " << d;  // no GPU schedule for these
+  }
+}
+
 TEST(Space, DefaultIsValidAndSamplesAreValidAndVaried) {
   for (int d : {32, 64, 80, 96, 128, 256, 0})
     for (bool causal : {false, true}) {

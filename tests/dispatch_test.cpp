@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <algorithm>
 #include <nlohmann/json.hpp>
@@ -89,6 +90,8 @@ TEST(Dispatch, EachBucketRunsItsTunedConfig) {
       for (const auto& f : files) {
         const nlohmann::json j = nlohmann::json::parse(std::ifstream(f));
         const std::string target = j["target"];
+        if (std::regex_search(target, std::regex("(^|-)(cuda|opencl|metal|d3d12compute|vulkan)(-|$)")))
+          continue;  // GPU schedules: not compiled into the CPU library (attune_load_tuned_configs skips them too)
         const std::string file_isa = target.find("avx512") != std::string::npos ? "avx512"
                                      : target.find("avx2") != std::string::npos ? "avx2" : "sse41";
         if (file_isa != isa) continue;

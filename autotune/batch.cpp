@@ -1,0 +1,64 @@
+// Importing an offline batch's results (see prepare_batch in tuner.h): each candidate's
+// rounds become one record, its times those of all rounds (they were interleaved, so drift
+// hit every candidate alike), its status the first failure if any round failed.
+#include <fstream>
+#include <map>
+
+#include "attune/attention.h"
+#include "autotune/tuner.h"
+
+namespace attune::autotune {
+
+ImportSummary import_batch(const std::string& dir, Database& db) {
+  std::ifstream batch(dir + "/batch.jsonl");
+  if (!batch) throw Error("attune import: no batch.jsonl in '" + dir + "'");
+  std::vector<nlohmann::json> entries;
+  for (std::string line; std::getline(batch, line);)
+    if (!line.empty()) entries.push_back(nlohmann::json::parse(line));
+
+  struct Outcome {
+    std::string status = "ok", error, machine;
+    std::vector<double> times;
+    bool ran = false;
+  };
+  std::map<size_t, Outcome> outcomes;
+  std::ifstream results(dir + "/results.jsonl");
+  for (std::string line; std::getline(results, line);) {
+    const nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
+    if (r.is_discarded() || !r.contains("line")) continue;  // a torn last line (killed run)
+    Outcome& o = outcomes[r["line"].get<size_t>()];
+    o.ran = true;
+    o.machine = r.value("machine", "");
+    const std::string status = r.value("status", "crash");
+    if (status != "ok" && o.status == "ok") o.status = status, o.error = r.value("error", "");
+    if (r.contains("times_ms"))
+      for (double t : r["times_ms"]) o.times.push_back(t);
+  }
+
+  ImportSummary s;
+  for (size_t n = 0; n < entries.size(); ++n) {
+    const nlohmann::json& e = entries[n];
+    const auto it = outcomes.find(n);
+    if (it == outcomes.end()) {
+      ++s.not_run;
+      continue;
+    }
+    const Workload w = Workload::from_json(e["workload"].dump());
+    const schedules::Config c = schedules::Config::from_json(e["config"].dump());
+    const std::string target = e["target"];
+    if (db.measured(w.key(), target, c.hash_hex())) {
+      ++s.already;
+      continue;
+    }
+    const Outcome& o = it->second;
+    const bool ok = o.status == "ok";
+    Record r = make_record(w, target, o.machine.empty() ? "unknown" : o.machine, c, e.value("strategy", "batch"),
+                           o.status, o.error, ok ? o.times : std::vector<double>{});
+    r.trial = int(n);
+    db.append(r);
+    ++(ok ? s.imported : s.failed);
+  }
+  return s;
+}
+
+}  // namespace attune::autotune
