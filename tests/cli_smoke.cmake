@@ -29,7 +29,17 @@ step(${ATTUNE} plot --db ${db} --out ${WORK_DIR}/plot.png)
 if (NOT EXISTS ${WORK_DIR}/plot.png)
   message(FATAL_ERROR "no plot written")
 endif ()
-foreach (cmd tune show export plot)
+# An offline batch (as for a GPU machine without Halide), here for the host CPU: built with
+# --batch-out and a hand-picked --config, run by its run.sh, imported into the database.
+set(batch "${WORK_DIR}/batch")
+step(${ATTUNE} tune --shape 1x2x64x64x64 --budget 2 --db ${db} --batch-out ${batch}
+     --config "{\"kernel\":\"sdpa\",\"knobs\":{\"q_tile\":24}}")
+step(${batch}/run.sh --rounds 2 --min-time 0.01)
+step(${ATTUNE} import --batch ${batch} --db ${db})
+if (NOT last_out MATCHES "imported 2 measured")
+  message(FATAL_ERROR "attune import did not record the batch's 2 candidates:\n${last_out}")
+endif ()
+foreach (cmd tune import show export plot)
   step(${ATTUNE} ${cmd} --help)
 endforeach ()
 execute_process(COMMAND ${ATTUNE} tune --budget bogus --db ${db} RESULT_VARIABLE rc ERROR_VARIABLE err)
