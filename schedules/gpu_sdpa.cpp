@@ -4,8 +4,10 @@
 // QK^T in thread blocks of q_tile x kv_block scores, each thread a register tile of qk_rows x
 // qk_keys (Q rows and K panels optionally staged in shared memory); row max and row sum with 32
 // threads per row (rfactor); exps elementwise; PV in blocks of pv_q_tile x pv_block_width
-// outputs, each thread a register tile of pv_rows x pv_width. The fused (flash) GPU schedule
-// is future work: Halide 14 keeps a block-level accumulator in shared memory, not registers.
+// outputs, each thread a register tile of pv_rows x pv_width (P and V read through L1). The
+// knob max_registers is no schedule: the runner hands it to Halide's CUDA runtime, which caps
+// registers when the driver loads the kernels. Next: a fused (flash) GPU schedule, and P and V
+// tiles staged in shared memory with the key loop outside the thread loops.
 #include "schedules/apply.h"
 
 #include <algorithm>
