@@ -54,7 +54,7 @@ Database::Database(std::string path) : path_(std::move(path)) {
     if (line.empty()) continue;
     try {
       Record r = Record::from_json(nlohmann::json::parse(line));
-      if (r.kernel_version == schedules::kKernelVersion) records_.push_back(std::move(r));
+      if (r.kernel_version == schedules::kernel_version_for(r.target)) records_.push_back(std::move(r));
       else ++other_versions_;
     } catch (const std::exception&) {
       std::fprintf(stderr, "attune: warning: %s:%d: skipping unreadable record (torn write?)\n",
@@ -63,8 +63,8 @@ Database::Database(std::string path) : path_(std::move(path)) {
   }
   if (other_versions_)
     std::fprintf(stderr, "attune: note: %s: %zu records measured with other kernel versions are not used "
-                 "(this build's kernels are version %d); tune again to refresh them\n",
-                 path_.c_str(), other_versions_, schedules::kKernelVersion);
+                 "(this build's kernels are version %d, GPU kernels %d); tune again to refresh them\n",
+                 path_.c_str(), other_versions_, schedules::kKernelVersion, schedules::kGpuKernelVersion);
 }
 
 void Database::append(const Record& r) {

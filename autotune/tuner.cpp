@@ -203,6 +203,7 @@ Record make_record(const Workload& w, const std::string& target, const std::stri
     r.spread = spread_of(times_ms);
     r.gflops = w.flops() / (r.median_ms * 1e-3) * 1e-9;
   }
+  r.kernel_version = schedules::kernel_version_for(target);
   r.halide_version = ATTUNE_HALIDE_VERSION;
   r.attune_version = ATTUNE_VERSION;
   r.timestamp = now_iso8601();

@@ -4,10 +4,20 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <regex>
 
 #include "attune/attention.h"
 
 namespace attune::schedules {
+
+bool is_gpu_target(const std::string& target) {
+  static const std::regex gpu("(^|-)(cuda|opencl|metal|d3d12compute|vulkan)(-|$)");
+  return std::regex_search(target, gpu);
+}
+
+int kernel_version_for(const std::string& target) {
+  return is_gpu_target(target) ? kGpuKernelVersion : kKernelVersion;
+}
 
 std::int64_t Config::get(const std::string& knob) const {
   auto it = knobs.find(knob);

@@ -18,6 +18,14 @@ namespace attune::schedules {
 // softmax and PV in one task with PV in register tiles; kv_group_inner packs a GQA group's
 // heads as rows of the tiles.
 constexpr int kKernelVersion = 5;
+// GPU schedules (gpu_sdpa.cpp) are versioned apart, so a change to one class of kernels keeps
+// the other's records. 5: the first GPU schedules (numbered on from the CPU's version then).
+constexpr int kGpuKernelVersion = 5;
+
+// A Halide target string with a GPU feature (CUDA, OpenCL, Metal, D3D12, Vulkan).
+bool is_gpu_target(const std::string& target);
+// The kernel version of the code that compiles configs for `target`.
+int kernel_version_for(const std::string& target);
 
 struct Config {
   std::string kernel;                       // e.g. "sdpa"

@@ -146,6 +146,28 @@ TEST(Database, RecordsOfOtherKernelVersionsAreNotUsed) {
   EXPECT_EQ(db.best("sdpa:w", "host", 1).size(), 1u);
 }
 
+// GPU and CPU kernels are versioned apart: a change to one class keeps the other's records.
+TEST(Database, GpuAndCpuKernelVersionsAreSeparate) {
+  EXPECT_TRUE(schedules::is_gpu_target("x86-64-linux-avx2-cuda-cuda_capability_80-fma"));
+  EXPECT_TRUE(schedules::is_gpu_target("host-opencl"));
+  EXPECT_FALSE(schedules::is_gpu_target("x86-64-linux-avx2-fma"));
+  EXPECT_FALSE(schedules::is_gpu_target("host"));
+  EXPECT_EQ(schedules::kernel_version_for("host-cuda"), schedules::kGpuKernelVersion);
+  EXPECT_EQ(schedules::kernel_version_for("host"), schedules::kKernelVersion);
+  const std::string path = temp_path("gpu_versions.jsonl");
+  Record gpu = make_record("00000000000000aa", "model", 1.0);
+  gpu.target = "host-cuda";
+  gpu.kernel_version = schedules::kGpuKernelVersion + 1;  // measured with a later GPU schedule
+  Record cpu = make_record("00000000000000bb", "model", 1.0);
+  cpu.kernel_version = schedules::kKernelVersion;
+  Database(path).append(gpu);
+  Database(path).append(cpu);
+  const Database db(path);
+  EXPECT_EQ(db.other_versions(), 1u);
+  ASSERT_EQ(db.records().size(), 1u);
+  EXPECT_EQ(db.records().front().target, "host");
+}
+
 // The end-of-tune interleaved re-measurement decides among the top configs: a config that was
 // lucky once during the search does not keep its best time, and a config never re-measured
 // (its time from other conditions) does not outrank the re-measured ones. Who enters the next
