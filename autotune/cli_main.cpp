@@ -208,8 +208,8 @@ int cmd_tune(int argc, char** argv) {
       .opt("threads", "0", "threads the kernels use (0 = all cores)")
       .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)")
       .opt("config", "",
-           "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured before "
-           "the strategy's proposals")
+           "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured first, "
+           "before the default config and the strategy's proposals (recorded as strategy 'given')")
       .opt("batch-out", "",
            "offline batch for a machine without Halide (e.g. a GPU box): build --budget N candidates "
            "into this directory instead of running them; there, DIR/run.sh checks and times them; "

@@ -69,23 +69,35 @@ schedules::Space space_of(const Workload& w, const std::string& target) {
   return schedules::space_for_target(w.kernel, Halide::Target(target), w.head_dim, w.causal, w.seq_q <= kDecodeMaxSeqQ);
 }
 
-// The next candidates: the default config first (the baseline every tune must match or beat),
-// then the caller's `given` configs, then the strategy's proposals.
+// The next candidates: the caller's `given` configs (asked for by name: measured even with a
+// budget of one), the default config (the baseline every tune must match or beat), then the
+// strategy's proposals.
 std::vector<Config> next_candidates(const schedules::Space& space, SearchStrategy& strategy, std::set<std::string>& seen,
                                     size_t want, const std::vector<Config>& given = {}) {
   std::vector<Config> queue;
-  const Config def = space.default_config();
-  if (!seen.count(def.to_json())) queue.push_back(def);
+  const auto add = [&](const Config& c) {
+    if (queue.size() < want && !seen.count(c.to_json()) && std::find(queue.begin(), queue.end(), c) == queue.end())
+      queue.push_back(c);
+  };
   for (const Config& g : given) {
     const Config c = space.complete(g);
     if (auto why = space.validate(c)) throw Error("attune tune --config: invalid config: " + *why);
-    if (queue.size() < want && !seen.count(c.to_json()) && std::find(queue.begin(), queue.end(), c) == queue.end())
-      queue.push_back(c);
+    add(c);
   }
+  add(space.default_config());
   for (const Config& c : strategy.propose(want, seen))
     if (queue.size() < want) queue.push_back(c);
   for (const Config& c : queue) seen.insert(c.to_json());
   return queue;
+}
+
+// The strategy label of a candidate's record: "default", "given" (--config) or the strategy's.
+std::string label_of(const Config& c, const schedules::Space& space, const std::vector<Config>& given,
+                     const SearchStrategy& strategy) {
+  if (c == space.default_config()) return "default";
+  for (const Config& g : given)
+    if (space.complete(g) == c) return "given";
+  return strategy.name();
 }
 
 // Builds `queue` with at most `jobs` generator processes at a time.
@@ -137,9 +149,8 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   }
   std::ofstream out(batch_file, std::ios::app);
   BatchSummary summary;
-  const Config def = space.default_config();
   for (size_t n = 0; n < queue.size(); ++n) {
-    const std::string strat = queue[n] == def ? "default" : strategy->name();
+    const std::string strat = label_of(queue[n], space, o.configs, *strategy);
     if (!builds[n].ok) {
       Record r = make_record(w, tc.target, cpu_model(), queue[n], strat, "build_error", builds[n].error, {});
       db.append(r);
@@ -276,7 +287,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
 
     for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
       const Config& c = queue[n];
-      const std::string strat = c == def && result.trials == 0 ? "default" : strategy->name();
+      const std::string strat = label_of(c, space, o.configs, *strategy);
       ++result.trials;
       if (!builds[n].ok) {
         record(c, strat, "build_error", builds[n].error, {});
