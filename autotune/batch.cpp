@@ -1,20 +1,17 @@
 // Importing an offline batch's results (see prepare_batch in tuner.h): each candidate's
 // rounds become one record, its times those of all rounds (they were interleaved, so drift
 // hit every candidate alike), its status the first failure if any round failed.
-#include <fstream>
 #include <map>
 
 #include "attune/attention.h"
+#include "autotune/batch.h"
 #include "autotune/tuner.h"
 
 namespace attune::autotune {
 
 ImportSummary import_batch(const std::string& dir, Database& db) {
-  std::ifstream batch(dir + "/batch.jsonl");
-  if (!batch) throw Error("attune import: no batch.jsonl in '" + dir + "'");
-  std::vector<nlohmann::json> entries;
-  for (std::string line; std::getline(batch, line);)
-    if (!line.empty()) entries.push_back(nlohmann::json::parse(line));
+  if (!std::ifstream(batch_file(dir))) throw Error("attune import: no batch.jsonl in '" + dir + "'");
+  const std::vector<nlohmann::json> entries = read_jsonl(batch_file(dir));
 
   struct Outcome {
     std::string status = "ok", error, machine;
@@ -22,9 +19,7 @@ ImportSummary import_batch(const std::string& dir, Database& db) {
     bool ran = false;
   };
   std::map<size_t, Outcome> outcomes;
-  std::ifstream results(dir + "/results.jsonl");
-  for (std::string line; std::getline(results, line);) {
-    const nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
+  for (const nlohmann::json& r : read_jsonl(results_file(dir))) {
     if (r.is_discarded() || !r.contains("line")) continue;  // a torn last line (killed run)
     Outcome& o = outcomes[r["line"].get<size_t>()];
     o.ran = true;
@@ -38,6 +33,7 @@ ImportSummary import_batch(const std::string& dir, Database& db) {
   ImportSummary s;
   for (size_t n = 0; n < entries.size(); ++n) {
     const nlohmann::json& e = entries[n];
+    if (e.is_discarded()) throw Error("attune import: " + batch_file(dir) + ": line " + std::to_string(n + 1) + " is not JSON");
     const auto it = outcomes.find(n);
     if (it == outcomes.end()) {
       ++s.not_run;

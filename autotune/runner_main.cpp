@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "attune/attention.h"
+#include "autotune/batch.h"
 #include "autotune/candidate.h"
 #include "autotune/workload.h"
 #include "reference/reference.h"
@@ -209,26 +210,26 @@ Workload odd_check_shape(Workload w) {
 // DIR/results.jsonl. Runs already there are skipped: a killed batch resumes where it stopped.
 int run_batch(const std::string& dir, int rounds, double timeout_s, const std::string& machine, double min_time,
               int reps) {
-  std::ifstream in(dir + "/batch.jsonl");
-  if (!in) {
+  using attune::autotune::batch_file;
+  if (!std::ifstream(batch_file(dir))) {
     std::fprintf(stderr, "attune-runner: no batch.jsonl in %s\n", dir.c_str());
     return 2;
   }
-  std::vector<nlohmann::json> entries;
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) entries.push_back(nlohmann::json::parse(line));
+  const std::vector<nlohmann::json> entries = attune::autotune::read_jsonl(batch_file(dir));
+  for (size_t n = 0; n < entries.size(); ++n)
+    if (entries[n].is_discarded()) {
+      std::fprintf(stderr, "attune-runner: %s: line %zu is not JSON\n", batch_file(dir).c_str(), n + 1);
+      return 2;
+    }
   std::set<std::pair<size_t, int>> done;
   std::set<size_t> failed;
-  {
-    std::ifstream prev(dir + "/results.jsonl");
-    for (std::string line; std::getline(prev, line);) {
-      const auto r = nlohmann::json::parse(line, nullptr, false);
-      if (r.is_discarded() || !r.contains("line")) continue;
-      done.insert({r["line"].get<size_t>(), r.value("round", 0)});
-      if (r.value("status", "") != "ok") failed.insert(r["line"].get<size_t>());
-    }
+  const std::string results = attune::autotune::results_file(dir);
+  for (const nlohmann::json& r : attune::autotune::read_jsonl(results)) {
+    if (r.is_discarded() || !r.contains("line")) continue;  // a torn last line (killed run)
+    done.insert({r["line"].get<size_t>(), r.value("round", 0)});
+    if (r.value("status", "") != "ok") failed.insert(r["line"].get<size_t>());
   }
-  std::ofstream out(dir + "/results.jsonl", std::ios::app);
+  std::ofstream out(results, std::ios::app);
   std::filesystem::create_directories(dir + "/reference");
   attune::autotune::Toolchain tc;
   tc.runner_exe = std::filesystem::read_symlink("/proc/self/exe").string();

@@ -11,6 +11,7 @@
 
 #include "Halide.h"
 #include "attune/attention.h"
+#include "autotune/batch.h"
 #include "autotune/search.h"
 #include "schedules/apply.h"
 
@@ -118,7 +119,7 @@ std::vector<BuildResult> build_all(const Toolchain& tc, const Workload& w, const
 long long run_memory_cap(const std::string& target, long long memory_bytes) {
   // A GPU driver reserves address space far beyond the memory it uses (CUDA's unified
   // addressing): an address-space cap would fail its initialisation, not a runaway candidate.
-  return Halide::Target(target).has_gpu_feature() ? 0 : memory_bytes;
+  return schedules::is_gpu_target(target) ? 0 : memory_bytes;
 }
 
 BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string& dir) {
@@ -129,25 +130,19 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   const schedules::Space space = space_of(w, tc.target);
   auto strategy = make_strategy(o.strategy, space, o.seed);
   std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
-  // Candidates already in this batch (not imported yet) are not built twice.
-  std::ifstream existing(dir + "/batch.jsonl");
-  for (std::string l; std::getline(existing, l);) {
-    const nlohmann::json e = nlohmann::json::parse(l, nullptr, false);
+  // Candidates already in this batch (several workloads may share one; not imported yet) are
+  // not built twice, and new ones number on after them.
+  const std::vector<nlohmann::json> existing = read_jsonl(batch_file(dir));
+  for (const nlohmann::json& e : existing)
     if (!e.is_discarded() && e.value("target", "") == tc.target && e.contains("workload") &&
         Workload::from_json(e["workload"].dump()).key() == w.key())
       seen.insert(space.complete(Config::from_json(e["config"].dump())).to_json());
-  }
   const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs);
   const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
   std::filesystem::create_directories(dir + "/candidates");
-  const std::string batch_file = dir + "/batch.jsonl";
-  size_t line = 0;  // candidates already in the batch (several workloads may share one)
-  {
-    std::ifstream in(batch_file);
-    for (std::string l; std::getline(in, l);) line += !l.empty();
-  }
-  std::ofstream out(batch_file, std::ios::app);
+  size_t line = existing.size();
+  std::ofstream out(batch_file(dir), std::ios::app);
   BatchSummary summary;
   for (size_t n = 0; n < queue.size(); ++n) {
     const std::string strat = label_of(queue[n], space, o.configs, *strategy);

@@ -157,7 +157,7 @@ function(attune_load_tuned_configs PATHS ISA)
     if (err)
       message(FATAL_ERROR "attune tuned configs ${f}: not an attune export (${err})")
     endif ()
-    if (file_target MATCHES "(^|-)(cuda|opencl|metal|d3d12compute|vulkan)(-|$)")
+    if (file_target MATCHES "(^|-)(cuda|opencl|metal|d3d12compute|openglcompute|vulkan)(-|$)")
       continue ()  # GPU schedules (attune tune --target ...-cuda): not for the CPU kernels built here
     endif ()
     set(file_isa sse41)

@@ -11,7 +11,7 @@
 namespace attune::schedules {
 
 bool is_gpu_target(const std::string& target) {
-  static const std::regex gpu("(^|-)(cuda|opencl|metal|d3d12compute|vulkan)(-|$)");
+  static const std::regex gpu("(^|-)(cuda|opencl|metal|d3d12compute|openglcompute|vulkan)(-|$)");
   return std::regex_search(target, gpu);
 }
 

@@ -22,7 +22,8 @@ constexpr int kKernelVersion = 5;
 // the other's records. 5: the first GPU schedules (numbered on from the CPU's version then).
 constexpr int kGpuKernelVersion = 5;
 
-// A Halide target string with a GPU feature (CUDA, OpenCL, Metal, D3D12, Vulkan).
+// A Halide target string with a GPU feature (CUDA, OpenCL, Metal, D3D12, OpenGL compute,
+// Vulkan): what Halide::Target::has_gpu_feature() says, read from the string (no Halide needed).
 bool is_gpu_target(const std::string& target);
 // The kernel version of the code that compiles configs for `target`.
 int kernel_version_for(const std::string& target);

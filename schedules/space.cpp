@@ -153,8 +153,8 @@ std::optional<std::string> Space::validate(const Config& c) const {
   return std::nullopt;
 }
 
-// Thread blocks within the device limits and a warp's multiple; register tiles of at most 32
-// accumulators per thread; shared-memory staging within the static limit.
+// Thread blocks within the device limits (threads, registers) and a warp's multiple; register
+// tiles of at most 64 accumulators per thread; shared-memory staging within the static limit.
 std::optional<std::string> Space::validate_gpu(const Config& c) const {
   const int D = params_.head_dim;
   if (c.get("qk_keys") % c.get("vec") != 0) return "qk_keys must be a multiple of vec";
