@@ -23,18 +23,24 @@ using namespace attune::autotune;
 // A small flag parser: --name value, --switch; every subcommand documents its flags.
 struct Flag {
   std::string name, help, value;
-  bool is_switch = false, set = false;
+  bool is_switch = false, set = false, repeatable = false;
+  std::vector<std::string> values;  // every value given, for a repeatable flag
 };
 
 class Args {
  public:
   Args(std::string command, std::string summary) : command_(std::move(command)), summary_(std::move(summary)) {}
   Args& opt(const std::string& name, const std::string& def, const std::string& help) {
-    flags_.push_back({name, help, def, false, false});
+    flags_.push_back({name, help, def, false, false, false, {}});
+    return *this;
+  }
+  // A flag that may be given several times (all values kept, in order).
+  Args& many(const std::string& name, const std::string& help) {
+    flags_.push_back({name, help, "", false, false, true, {}});
     return *this;
   }
   Args& sw(const std::string& name, const std::string& help) {
-    flags_.push_back({name, help, "", true, false});
+    flags_.push_back({name, help, "", true, false, false, {}});
     return *this;
   }
   // Returns false if --help was asked for (usage printed).
@@ -51,10 +57,12 @@ class Args {
       if (f->is_switch) continue;
       if (a + 1 >= argc) throw attune::Error("attune " + command_ + ": --" + f->name + " needs a value");
       f->value = argv[++a];
+      f->values.push_back(f->value);
     }
     return true;
   }
   std::string get(const std::string& name) const { return flag(name).value; }
+  const std::vector<std::string>& all(const std::string& name) const { return flag(name).values; }
   bool has(const std::string& name) const { return flag(name).set; }
   int get_int(const std::string& name) const {
     try {
@@ -66,7 +74,7 @@ class Args {
   void usage(std::ostream& os) const {
     os << "usage: attune " << command_ << " [flags]\n" << summary_ << "\n\nflags:\n";
     for (const Flag& f : flags_)
-      os << "  --" << f.name << (f.is_switch ? "" : " VALUE") << "\n      " << f.help
+      os << "  --" << f.name << (f.is_switch ? "" : " VALUE") << (f.repeatable ? " (repeatable)" : "") << "\n      " << f.help
          << (f.value.empty() || f.is_switch ? "" : " (default: " + f.value + ")") << "\n";
   }
 
@@ -207,9 +215,11 @@ int cmd_tune(int argc, char** argv) {
       .opt("min-time", "0.3", "seconds of measurement per candidate")
       .opt("threads", "0", "threads the kernels use (0 = all cores)")
       .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)")
-      .opt("config", "",
-           "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured first, "
-           "before the default config and the strategy's proposals (recorded as strategy 'given')")
+      .opt("remeasure", "3", "the fastest N configs re-measured interleaved at the end, with the default config (below 2: none)")
+      .many("config",
+            "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured first, "
+            "before the default config and the strategy's proposals (recorded as strategy 'given'); "
+            "several --config flags are measured in the order given")
       .opt("batch-out", "",
            "offline batch for a machine without Halide (e.g. a GPU box): build --budget N candidates "
            "into this directory instead of running them; there, DIR/run.sh checks and times them; "
@@ -242,12 +252,13 @@ int cmd_tune(int argc, char** argv) {
     o.workload = w;
     o.toolchain = toolchain(a.get("target"));
     o.strategy = a.get("strategy");
-    if (!a.get("config").empty()) o.configs.push_back(attune::schedules::Config::from_json(a.get("config")));
+    for (const std::string& c : a.all("config")) o.configs.push_back(attune::schedules::Config::from_json(c));
     parse_budget(a.get("budget"), o);
     if (o.strategy.rfind("autoscheduler:", 0) == 0) o.max_trials = 1;
     o.jobs = a.get_int("jobs");
     o.seed = std::uint64_t(a.get_int("seed"));
     o.min_time_s = std::stod(a.get("min-time"));
+    o.final_remeasure = a.get_int("remeasure");
     o.work_dir = std::filesystem::temp_directory_path().string() + "/attune-tune-" + std::to_string(getpid());
     // The candidates' Halide runtime sizes its thread pool from HL_NUM_THREADS (inherited).
     const int threads = a.get_int("threads");

@@ -37,6 +37,8 @@ struct Impl {
 const Impl kAttune{"attune", attune::sdpa};
 const Impl kPeers[] = {{"onednn_unfused", attune::bench::onednn_unfused},
                        {"onednn_unfused_strong", attune::bench::onednn_unfused_strong}};
+// Not checked (it computes no softmax): the GEMM ceiling of the head-to-head workloads.
+const Impl kGemmsOnly{"onednn_gemms_only", attune::bench::onednn_gemms_only};
 // Halide 14's autoschedulers on attune's generator, scheduled for its estimates (S=1024).
 const Impl kAutoscheduled[] = {{"halide_mullapudi2016", attune::bench::halide_mullapudi2016},
                                {"halide_li2018", attune::bench::halide_li2018},
@@ -243,6 +245,7 @@ void register_benchmarks() {
     if (!w.with_peers) continue;
     for (const Impl& peer : kPeers)
       configure(benchmark::RegisterBenchmark((group + peer.name + "/" + w.name).c_str(), bm_sdpa, peer, w));
+    configure(benchmark::RegisterBenchmark((group + kGemmsOnly.name + "/" + w.name).c_str(), bm_sdpa, kGemmsOnly, w));
     if (std::string(w.name) != "S:1024") continue;
     for (const Impl& as : kAutoscheduled)
       if (check_at(as, w))

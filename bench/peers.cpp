@@ -21,7 +21,7 @@
 namespace attune::bench {
 namespace {
 
-enum class Softmax { kPlainLoop, kOneDnnPrimitive };
+enum class Softmax { kPlainLoop, kOneDnnPrimitive, kNone };
 
 // The softmax a C++ programmer writes: stable (subtract the row max), in place.
 void softmax_rows(float* s, int rows, int cols) {
@@ -42,7 +42,9 @@ void check(dnnl_status_t status, const char* what) {
 
 void unfused(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
              int seq_q, int seq_kv, int head_dim, const SdpaOptions& options, Softmax softmax) {
-  const char* api = softmax == Softmax::kPlainLoop ? "onednn_unfused" : "onednn_unfused_strong";
+  const char* api = softmax == Softmax::kPlainLoop        ? "onednn_unfused"
+                    : softmax == Softmax::kOneDnnPrimitive ? "onednn_unfused_strong"
+                                                           : "onednn_gemms_only";
   if (options.causal || options.key_padding_mask ||
       (options.num_kv_heads != 0 && options.num_kv_heads != num_heads))
     throw Error(std::string(api) + ": only non-causal, unmasked attention without GQA is supported");
@@ -83,7 +85,7 @@ void unfused(const float* q, const float* k, const float* v, float* out, int bat
             "dnnl_sgemm(Q, K^T)");
       if (softmax == Softmax::kPlainLoop) {
         softmax_rows(scores.data(), seq_q, seq_kv);
-      } else {
+      } else if (softmax == Softmax::kOneDnnPrimitive) {
         softmax_prim.execute(stream, {{DNNL_ARG_SRC, scores_mem}, {DNNL_ARG_DST, scores_mem}});  // in place
         stream.wait();
       }
@@ -100,6 +102,11 @@ void unfused(const float* q, const float* k, const float* v, float* out, int bat
 }
 
 }  // namespace
+
+void onednn_gemms_only(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
+                       int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {
+  unfused(q, k, v, out, batch, num_heads, seq_q, seq_kv, head_dim, options, Softmax::kNone);
+}
 
 void onednn_unfused(const float* q, const float* k, const float* v, float* out, int batch, int num_heads,
                     int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {

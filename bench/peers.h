@@ -19,6 +19,12 @@ void onednn_unfused_strong(const float* q, const float* k, const float* v, float
                            int num_heads, int seq_q, int seq_kv, int head_dim,
                            const SdpaOptions& options = {});
 
+// Not attention: the same two GEMMs per head without the softmax (the scores go straight into
+// PV). The speed oneDNN's GEMMs reach on these shapes on this machine: a practical ceiling for
+// any attention built on GEMMs, next to the FMA peak (which no memory traffic limits).
+void onednn_gemms_only(const float* q, const float* k, const float* v, float* out, int batch,
+                       int num_heads, int seq_q, int seq_kv, int head_dim, const SdpaOptions& options = {});
+
 }  // namespace attune::bench
 
 namespace attune::bench {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds attune_bench, runs the suite with repetitions (interleaved, so slow drift of the machine
 # hits every implementation alike) and prints a ratio table from the medians:
-# attune GFLOP/s, % of the FMA peak measured in the same run, and attune / each peer.
+# attune GFLOP/s, % of the FMA peak measured in the same run, attune / each peer, and the GEMM
+# ceiling (onednn_gemms_only: the same two GEMMs without softmax) with attune / it.
 #
 #   bench/run.sh                                   # full suite, 3 repetitions
 #   bench/run.sh --benchmark_filter='S:(1024|2048)/' --benchmark_repetitions=5
@@ -57,7 +58,7 @@ def fmt(x, spec):
     return format(x, spec) if x is not None else "-"
 
 head = (f"{'group/workload':32s} {'attune':>8s} {'spread':>7s} {'%peak':>6s} "
-        f"{'unfused':>8s} {'strong':>8s} {'x unfused':>10s} {'x strong':>9s}")
+        f"{'unfused':>8s} {'strong':>8s} {'x unfused':>10s} {'x strong':>9s} {'gemms':>7s} {'x gemms':>8s}")
 print(head + "\n" + "-" * len(head))
 for group, impl, workload in sorted(order, key=order.get):
     if impl != "attune":
@@ -72,9 +73,11 @@ for group, impl, workload in sorted(order, key=order.get):
     spread = f"{(max(xs) - min(xs)) / g * 100:.1f}%" if len(xs) > 1 else "-"
     u = med(gflops.get((group, "onednn_unfused", workload), []))
     s = med(gflops.get((group, "onednn_unfused_strong", workload), []))
+    c = med(gflops.get((group, "onednn_gemms_only", workload), []))
     print(f"{name:32s} {g:8.1f} {spread:>7s} "
           f"{g / peak * 100:6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
-          f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s}")
+          f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s} "
+          f"{fmt(c, '7.1f'):>7s} {fmt(g / c if c else None, '8.2f'):>8s}")
 # Halide's autoschedulers on the same generator (rows "sdpa/halide_<name>/<workload>").
 for group, impl, workload in sorted(order, key=order.get):
     if not impl.startswith("halide_"):

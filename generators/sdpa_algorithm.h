@@ -53,16 +53,16 @@ struct SdpaFuncs {
   Halide::Func probs;     // (j, i, h, b)  softmax probabilities (attention weights)
   Halide::RDom rd, rk, rv;  // head_dim; padded keys; real keys
 
-  // kFlash: online softmax over KV blocks of kv_block keys for query tiles of q_tile rows.
+  // kFlash: online softmax over KV blocks of pv_kblock keys for query tiles of q_tile rows.
   Halide::Var jj{"jj"}, kb{"kb"}, ii{"ii"}, it{"it"};
   Halide::Func bdot;      // (jj, kb, i, h, b) block scores accumulator (update over rd)
   Halide::Func bscore;    // (jj, kb, i, h, b) masked scaled block scores
   Halide::Func bmax;      // (kb, i, h, b)     block row max (update over rjj)
   Halide::Func bexp;      // (jj, kb, i, h, b) 2^(score - block max)
   Halide::Func bsum;      // (kb, i, h, b)     (update over rjj)
-  Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rjj)
+  Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rpv: the block's real keys)
   Halide::Func state;     // (d, ii, it, h, b) Tuple(acc, max, sum), update over rb (KV blocks)
-  Halide::RDom rjj, rb;
+  Halide::RDom rjj, rpv, rb;
 
   // kSplitKv: the kb blocks above are the chunks; their partials are combined over rc.
   // With pack_group (GQA packing) the blocks' (i, h) are (r, KV head): row r is query row
@@ -82,7 +82,7 @@ struct SdpaShapeParams {
   int q_tile = 32;    // query rows per tile (flash state granule)
   int head_dim = 64;  // compile-time head_dim, 0 = any (read from the buffers)
   int k_panel = 1;    // keys per K panel (SdpaFuncs::kt): the vector width
-  int pv_kblock = 0;  // materialised PV in blocks of this many keys (0 = one pass over all keys)
+  int pv_kblock = 0;  // keys per PV block: materialised (0 = one pass over all keys), flash (0 = kv_block)
   bool pack_group = false;  // split-KV: a KV head's query heads are the rows of its blocks
 };
 

@@ -147,7 +147,7 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
 
   // State (the online softmax's accumulator): per KV block rb, fold in the block's PV.
-  schedule_block_fold(k, f.state, d, ii, f.rb.x, f.bpv, i, f.rjj.x, tile);
+  schedule_block_fold(k, f.state, d, ii, f.rb.x, f.bpv, i, f.rpv.x, tile);
 
   LoopLevel block(f.state, f.rb.x);
   schedule_scores(k, f.bscore, f.bdot, jj, i, f.rd.x, block);
@@ -214,7 +214,7 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   // scalar polynomial per key).
   f.bexp.compute_at(chunk).vectorize(jj, k.vec);
   // PV: register tiles of pv_rows x pv_width, summed over the chunk's keys.
-  schedule_pv(k, f.bpv, d, i, f.rjj.x, LoopLevel(partial, dO));
+  schedule_pv(k, f.bpv, d, i, f.rpv.x, LoopLevel(partial, dO));
   // A tile narrower than head_dim reads a slice of each V row per pass: V's first pass from
   // memory would then stride through rows (a cache line or two of each), which the hardware
   // prefetchers do not stream. Copying the chunk's V rows first reads them in order.

@@ -85,14 +85,15 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"k_transpose", {0, 1}, "1 = K transposed once (keys contiguous), 0 = K read in place (split-KV only)"},
       {"kv_group_inner", {0, 1}, "split-KV only: 1 = GQA packing: the query heads sharing a KV head are the rows "
        "of its chunks' register tiles (each K/V row loaded serves the group), 0 = a task per query head"},
-      {"qk_order", {0, 1}, "materialised QK^T: 0 = each row group of the tile walks all key blocks, "
+      {"qk_order", {0, 1}, "QK^T (materialised, flash): 0 = each row group of the tile walks all key blocks, "
        "1 = each key block's K panels serve all row groups of the tile from L1"},
   };
   if (p.kernel == "sdpa")  // attention_probs has no PV
     knobs_.push_back({"pv_kblock", {0, 32, 64, 128, 256, 512},
-                      "materialised PV: keys per block (0 = all keys at once); per block each register tile's "
+                      "keys per PV block; materialised: 0 = all keys at once, else per block each register tile's "
                       "partial sum is added to the query tile's accumulator, so a V block serves all row groups "
-                      "of the tile from L1 instead of every row group streaming all of V"});
+                      "of the tile from L1 instead of every row group streaming all of V; flash: keys per "
+                      "online-softmax step (0 = kv_block)"});
 }
 
 double Space::size() const {
@@ -134,10 +135,12 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
   if (c.get("algorithm") != 2 && c.get("k_transpose") == 0)
     return "k_transpose 0 (K read in place) is implemented for split-KV (algorithm 2) only";
-  if (c.get("algorithm") != 0 && c.get("qk_order") != 0)
-    return "qk_order 1 is implemented for the materialised algorithm (0) only";
-  if (c.get("algorithm") != 0 && c.get_or("pv_kblock", 0) != 0)
-    return "pv_kblock is implemented for the materialised algorithm (0) only";
+  if (c.get("algorithm") == 2 && c.get("qk_order") != 0)
+    return "qk_order 1 is implemented for the materialised and flash algorithms only";
+  if (c.get("algorithm") == 2 && c.get_or("pv_kblock", 0) != 0)
+    return "pv_kblock is implemented for the materialised and flash algorithms only";
+  if (c.get("algorithm") == 1 && c.get_or("pv_kblock", 0) % kv_block != 0)
+    return "flash: pv_kblock (keys per online-softmax block) must be a multiple of kv_block";
   if (c.get("algorithm") != 2 && c.get("kv_group_inner") != 0)
     return "kv_group_inner 1 is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") != 2 && kv_block > 16 * vec)
@@ -218,8 +221,9 @@ Config Space::default_config() const {
     return c;
   }
   // Causal too takes the materialised algorithm: it trims each query tile's keys at the
-  // diagonal and keeps the register tiles (AVX2 S=4096: 1.9x less time than flash's small
-  // online-softmax blocks, whose per-block softmax and rescaling took ~45% of their time).
+  // diagonal and keeps the register tiles. Flash with long online-softmax blocks (pv_kblock
+  // 256-512) measured the same on AVX2 (S=2048-4096, cross 256/4096: within the host's noise)
+  // with O(q_tile x block) scratch per task instead of O(q_tile x seq_kv); the tuner picks.
   std::int64_t pv_width = vec;
   for (std::int64_t w : {4 * vec, 5 * vec, 6 * vec, 3 * vec, 2 * vec})
     if (D > 0 && D % vec == 0 && D % w == 0 && spill_free(rows, w / vec, params_.num_registers)) {

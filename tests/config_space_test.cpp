@@ -277,9 +277,17 @@ TEST(Space, CompletingAnOlderConfigKeepsItsMeasuredBehaviour) {
   EXPECT_EQ(c.get("pv_kblock"), 0);
   EXPECT_EQ(c.get("qk_order"), 0);
   EXPECT_FALSE(s.validate(c));
+  // Flash: pv_kblock keys per online-softmax block, whole register tiles (kv_block) each.
   Config flash = s.default_config();
   flash.knobs["algorithm"] = 1;
-  EXPECT_NE(s.validate(flash)->find("pv_kblock"), std::string::npos);  // materialised only
+  EXPECT_FALSE(s.validate(flash));
+  flash.knobs["kv_block"] = 64;
+  flash.knobs["qk_rows"] = 1;
+  flash.knobs["pv_kblock"] = 32;
+  EXPECT_NE(s.validate(flash)->find("multiple of kv_block"), std::string::npos);
+  Config split = s.default_config();
+  split.knobs["algorithm"] = 2;
+  EXPECT_NE(s.validate(split)->find("pv_kblock"), std::string::npos);  // not for split-KV
   // attention_probs has no PV: no such knob.
   SpaceParams probs = params(64, false);
   probs.kernel = "attention_probs";

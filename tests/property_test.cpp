@@ -30,6 +30,34 @@ struct Param {
 
 void PrintTo(const Param& p, std::ostream* os) { *os << p.kernel << " config #" << p.index; }
 
+// Builds `config` for `w` (compiled for build_head_dim; 0 = the generic kernel) and runs it
+// through the tuner's correctness gate (the double reference) on `w`.
+void expect_correct(const schedules::Config& config, const Workload& w, int build_head_dim, const std::string& name) {
+  const Toolchain tc{ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
+  const std::string dir = ::testing::TempDir() + "/attune_" + name;
+  Workload build_for = w;
+  build_for.head_dim = build_head_dim;
+  const BuildResult b = build_candidate(tc, build_for, config, dir);
+  ASSERT_TRUE(b.ok) << config.to_json() << "\n" << b.error;
+  const RunResult r = run_candidate(tc, b, w, 120, 8ll << 30, 0.01, 1);
+  EXPECT_EQ(r.status, "ok") << config.to_json() << " on " << w.key() << ": " << r.error;
+  std::filesystem::remove_all(dir);
+}
+
+Workload sdpa_workload(int batch, int heads, int kv_heads, int seq_q, int seq_kv, int head_dim, bool causal, bool mask) {
+  Workload w;
+  w.kernel = "sdpa";
+  w.batch = batch;
+  w.num_heads = heads;
+  w.num_kv_heads = kv_heads;
+  w.seq_q = seq_q;
+  w.seq_kv = seq_kv;
+  w.head_dim = head_dim;
+  w.causal = causal;
+  w.mask = mask;
+  return w;
+}
+
 class PropertyTest : public ::testing::TestWithParam<Param> {};
 
 TEST_P(PropertyTest, RandomConfigIsCorrect) {
@@ -42,26 +70,40 @@ TEST_P(PropertyTest, RandomConfigIsCorrect) {
   std::mt19937_64 rng(1000 + index);
   const schedules::Config config = space.sample(rng);
 
-  Workload w;
+  Workload w = sdpa_workload(1 + index % 2, v.heads, v.kv_heads, seq.first, seq.second,
+                             v.head_dim > 0 ? v.head_dim : 17 + 8 * (index % 5),  // generic: odd head_dims
+                             v.causal, v.mask);
   w.kernel = kernel;
-  w.batch = 1 + index % 2;
-  w.num_heads = v.heads;
-  w.num_kv_heads = v.kv_heads;
-  w.seq_q = seq.first;
-  w.seq_kv = seq.second;
-  w.head_dim = v.head_dim > 0 ? v.head_dim : 17 + 8 * (index % 5);  // generic: odd head_dims
-  w.causal = v.causal;
-  w.mask = v.mask;
+  expect_correct(config, w, v.head_dim, "property_" + kernel + std::to_string(index));  // 0: the generic kernel
+}
 
-  Toolchain tc{ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
-  const std::string dir = ::testing::TempDir() + "/attune_property_" + kernel + std::to_string(index);
-  Workload build_for = w;
-  build_for.head_dim = v.head_dim;  // 0 compiles the generic kernel
-  const BuildResult b = build_candidate(tc, build_for, config, dir);
-  ASSERT_TRUE(b.ok) << config.to_json() << "\n" << b.error;
-  const RunResult r = run_candidate(tc, b, w, 120, 8ll << 30, 0.01, 1);
-  EXPECT_EQ(r.status, "ok") << config.to_json() << " on " << w.key() << ": " << r.error;
-  std::filesystem::remove_all(dir);
+// Flash with online-softmax blocks of pv_kblock keys (several register tiles each): blocks
+// longer than the sequence, a last block cut short (its PV loop trimmed to the real keys),
+// causal blocks skipped above the diagonal with seq_q != seq_kv, masks, GQA, a generic head_dim.
+TEST(FlashBlocks, LongBlocksAreCorrect) {
+  struct Case {
+    int heads, kv_heads, seq_q, seq_kv, head_dim, q_tile, pv_kblock, qk_order;
+    bool causal, mask;
+  };
+  const Case cases[] = {{2, 2, 100, 1000, 64, 48, 512, 1, false, false},
+                        {4, 2, 129, 77, 64, 24, 128, 0, true, true},
+                        {2, 1, 300, 700, 80, 48, 256, 1, true, false},
+                        {2, 2, 33, 290, 0, 24, 32, 1, false, true}};
+  int n = 0;
+  for (const Case& c : cases) {
+    const schedules::Space space =
+        schedules::cpu_space("sdpa", Halide::get_host_target(), c.head_dim, c.causal, /*decode=*/false);
+    schedules::Config config = space.default_config();
+    config.knobs["algorithm"] = 1;
+    config.knobs["q_tile"] = c.q_tile;
+    config.knobs["pv_kblock"] = c.pv_kblock;
+    config.knobs["qk_order"] = c.qk_order;
+    if (c.head_dim == 0) config.knobs["pv_width"] = config.get("vec");
+    ASSERT_FALSE(space.validate(config)) << *space.validate(config);
+    Workload w = sdpa_workload(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 40 : c.head_dim, c.causal,
+                               c.mask);
+    expect_correct(config, w, c.head_dim, "flash_blocks" + std::to_string(n++));
+  }
 }
 
 // GQA packing (split-KV with kv_group_inner): a KV head's query heads are the rows of its
@@ -76,7 +118,6 @@ TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
                         {6, 2, 3, 77, 64, 4, 2, true, true, false},
                         {4, 1, 5, 129, 0, 2, 3, false, true, true},
                         {2, 2, 1, 1000, 80, 1, 6, true, false, false}};
-  const Toolchain tc{ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
   int n = 0;
   for (const Case& c : cases) {
     const schedules::Space space =
@@ -89,24 +130,9 @@ TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
     config.knobs["k_transpose"] = c.k_transpose;
     config.knobs["pv_width"] = (c.head_dim > 0 ? 2 : 1) * config.get("vec");
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
-
-    Workload w;
-    w.kernel = "sdpa";
-    w.batch = 2;
-    w.num_heads = c.heads;
-    w.num_kv_heads = c.kv_heads;
-    w.seq_q = c.seq_q;
-    w.seq_kv = c.seq_kv;
-    w.head_dim = c.head_dim;
-    w.causal = c.causal;
-    w.mask = c.mask;
-    const std::string dir = ::testing::TempDir() + "/attune_packed_split_kv" + std::to_string(n++);
-    const BuildResult b = build_candidate(tc, w, config, dir);
-    ASSERT_TRUE(b.ok) << config.to_json() << "\n" << b.error;
-    if (c.head_dim == 0) w.head_dim = 24;  // the generic kernel on an odd head_dim
-    const RunResult r = run_candidate(tc, b, w, 120, 8ll << 30, 0.01, 1);
-    EXPECT_EQ(r.status, "ok") << config.to_json() << " on " << w.key() << ": " << r.error;
-    std::filesystem::remove_all(dir);
+    Workload w = sdpa_workload(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim,
+                               c.causal, c.mask);  // the generic kernel on an odd head_dim
+    expect_correct(config, w, c.head_dim, "packed_split_kv" + std::to_string(n++));
   }
 }
 
