@@ -2,6 +2,7 @@
 // machine and records every candidate in a JSONL database; `show`, `export` and `plot` read it.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -176,10 +177,11 @@ void parse_budget(const std::string& s, TuneOptions& o) {
 void print_progress(const TuneProgress& p, const std::string& label, bool tty) {
   const double frac = p.budget_trials > 0 ? double(p.trials) / p.budget_trials : p.elapsed_s / p.budget_s;
   const double eta = frac > 0 ? p.elapsed_s * (1 - frac) / frac : 0;
-  char line[256];
-  std::snprintf(line, sizeof line, "%s %d%s trials, best %.1f GFLOP/s, %d failed, %.0fs elapsed, ETA %.0fs",
+  char line[256], peak[32] = "";
+  if (p.peak_gflops > 0) std::snprintf(peak, sizeof peak, " (%.0f%% of peak)", 100 * p.best_gflops / p.peak_gflops);
+  std::snprintf(line, sizeof line, "%s %d%s trials, best %.1f GFLOP/s%s, %d failed, %.0fs elapsed, ETA %.0fs",
                 label.c_str(), p.trials, p.budget_trials ? ("/" + std::to_string(p.budget_trials)).c_str() : "",
-                p.best_gflops, p.failures, p.elapsed_s, eta);
+                p.best_gflops, peak, p.failures, p.elapsed_s, eta);
   if (tty) {
     const int width = 24, done = int(std::min(1.0, frac) * width);
     std::fprintf(stderr, "\r[%s%s] %s\033[K", std::string(size_t(done), '#').c_str(),
@@ -278,12 +280,14 @@ int cmd_tune(int argc, char** argv) {
                  o.strategy.c_str());
     const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, w.key(), tty); });
     if (tty) std::fprintf(stderr, "\n");
-    if (r.found)
-      std::printf("%s: best %.1f GFLOP/s (%.3f ms), config %s %s; %d trials, %d failed\n", w.key().c_str(),
-                  r.best.gflops, r.best.median_ms, r.best.config_hash.c_str(), r.best.config.dump().c_str(),
-                  r.trials, r.failures);
-    else
+    if (!r.found) {
       std::printf("%s: no valid config found (%d trials, %d failed)\n", w.key().c_str(), r.trials, r.failures);
+      continue;
+    }
+    std::printf("%s: best %.1f GFLOP/s (%.3f ms", w.key().c_str(), r.best.gflops, r.best.median_ms);
+    if (r.best.peak_gflops > 0) std::printf(", %.0f%% of the FMA peak", 100 * r.best.gflops / r.best.peak_gflops);
+    std::printf("), config %s %s; %d trials, %d failed\n", r.best.config_hash.c_str(), r.best.config.dump().c_str(),
+                r.trials, r.failures);
   }
   return 0;
 }
@@ -303,16 +307,19 @@ int cmd_import(int argc, char** argv) {
 }
 
 int cmd_show(int argc, char** argv) {
-  Args a("show", "Best config per workload and target in a tuning database, with its speed against the "
-                 "default config and the autoscheduler baselines recorded there.");
+  Args a("show", "Best config per workload and target in a tuning database, with its speed as % of the "
+                 "machine's fp32 FMA peak for the target (measured by each tune), against the default config "
+                 "and against the autoscheduler baselines recorded there.");
   a.opt("db", "attune_tuning.jsonl", "tuning database");
   if (!a.parse(argc, argv)) return 0;
   Database db(a.get("db"));
   std::set<std::pair<std::string, std::string>> keys;
   for (const Record& r : db.records()) keys.insert({r.workload_key, r.target});
-  std::printf("%-52s %10s %9s %8s %7s  %s\n", "workload", "GFLOP/s", "x default", "trials", "failed", "config");
+  std::printf("%-52s %10s %6s %9s %8s %7s  %s\n", "workload", "GFLOP/s", "%peak", "x default", "trials", "failed",
+              "config");
   for (const auto& [key, target] : keys) {
     int trials = 0, failed = 0;
+    double peak = 0;  // the FMA peak the tunes measured (the best of them: a busy moment lowers it)
     double def = 0, def_final = 0;  // the default config: search-time best, latest end-of-tune re-measurement
     std::string def_hash;
     std::map<std::string, double> baselines;
@@ -320,6 +327,7 @@ int cmd_show(int argc, char** argv) {
       if (r.workload_key != key || r.target != target) continue;
       ++trials;
       failed += !r.ok();
+      peak = std::max(peak, r.peak_gflops);
       if (r.ok() && r.strategy == "default") def = std::max(def, r.gflops), def_hash = r.config_hash;
       if (r.ok() && r.strategy == "final" && r.config_hash == def_hash) def_final = r.gflops;
       if (r.ok() && r.strategy.rfind("autoscheduler:", 0) == 0) baselines[r.strategy] = std::max(baselines[r.strategy], r.gflops);
@@ -329,14 +337,17 @@ int cmd_show(int argc, char** argv) {
     if (def_final > 0) def = def_final;
     const auto best = db.best(key, target, 1);
     if (best.empty()) {
-      std::printf("%-52s %10s %9s %8d %7d\n", key.c_str(), "-", "-", trials, failed);
+      std::printf("%-52s %10s %6s %9s %8d %7d\n", key.c_str(), "-", "-", "-", trials, failed);
       continue;
     }
     const Record& b = best.front();
-    std::printf("%-52s %10.1f %9.2f %8d %7d  %s %s\n", key.c_str(), b.gflops, def > 0 ? b.gflops / def : 0.0,
-                trials, failed, b.config_hash.c_str(), b.config.dump().c_str());
+    const std::string pct = peak > 0 ? std::to_string(int(std::lround(100 * b.gflops / peak))) : "-";
+    std::printf("%-52s %10.1f %6s %9.2f %8d %7d  %s %s\n", key.c_str(), b.gflops, pct.c_str(),
+                def > 0 ? b.gflops / def : 0.0, trials, failed, b.config_hash.c_str(), b.config.dump().c_str());
     for (const auto& [name, g] : baselines) std::printf("    %s: %.1f GFLOP/s (tuned is %.1fx)\n", name.c_str(), g, b.gflops / g);
-    std::printf("    target %s\n", target.c_str());
+    std::printf("    target %s", target.c_str());
+    if (peak > 0) std::printf(", FMA peak %.1f GFLOP/s", peak);
+    std::printf("\n");
   }
   return 0;
 }
@@ -373,10 +384,42 @@ int cmd_export(int argc, char** argv) {
   return 0;
 }
 
+// The peers' median GFLOP/s per tuned workload from a benchmark run's JSON: rows
+// "group/<implementation>/<workload>" labelled with the workload key (attune's own rows skipped).
+std::map<std::string, std::map<std::string, double>> bench_peers(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw attune::Error("attune plot: cannot read --bench " + path);
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const std::exception& e) {
+    throw attune::Error("attune plot: --bench " + path + " is not benchmark JSON: " + e.what());
+  }
+  std::map<std::string, std::map<std::string, std::vector<double>>> runs;
+  for (const auto& b : j.value("benchmarks", nlohmann::json::array())) {
+    const std::string name = b.value("run_name", ""), label = b.value("label", "");
+    const size_t p1 = name.find('/'), p2 = name.find('/', p1 + 1);
+    if (b.value("run_type", "") != "iteration" || label.empty() || !b.contains("GFLOP/s") || p2 == std::string::npos)
+      continue;
+    const std::string impl = name.substr(p1 + 1, p2 - p1 - 1);
+    if (impl != "attune") runs[label][impl].push_back(b["GFLOP/s"].get<double>());
+  }
+  std::map<std::string, std::map<std::string, double>> out;
+  for (auto& [key, impls] : runs)
+    for (auto& [impl, g] : impls) {
+      std::nth_element(g.begin(), g.begin() + g.size() / 2, g.end());
+      out[key][impl] = g[g.size() / 2];
+    }
+  return out;
+}
+
 int cmd_plot(int argc, char** argv) {
   Args a("plot", "PNG of best-so-far GFLOP/s against trials and against time, per workload and strategy "
-                 "(gnuplot), with the default config and autoscheduler baselines as horizontal lines.");
+                 "(gnuplot), with the default config, the autoscheduler baselines, the FMA peak and the peers "
+                 "of a benchmark run as horizontal lines.");
   a.opt("db", "attune_tuning.jsonl", "tuning database").opt("out", "attune_tuning.png", "PNG file");
+  a.opt("bench", "", "Google Benchmark JSON of bench/run.sh (build/release/bench/attune_bench.json): its peers "
+                     "(median GFLOP/s) on the tuned workloads as lines");
   if (!a.parse(argc, argv)) return 0;
   Database db(a.get("db"));
   const std::string dir = std::filesystem::temp_directory_path().string() + "/attune-plot-" + std::to_string(getpid());
@@ -389,11 +432,16 @@ int cmd_plot(int argc, char** argv) {
       if (r.ok()) lines[r.workload_key][r.strategy] = std::max(lines[r.workload_key][r.strategy], r.gflops);
       continue;
     }
+    if (r.peak_gflops > 0) lines[r.workload_key]["FMA peak"] = std::max(lines[r.workload_key]["FMA peak"], r.peak_gflops);
     if (r.strategy == "final") continue;
     series[{r.workload_key, r.strategy}].push_back(&r);
   }
+  if (!a.get("bench").empty())
+    for (const auto& [key, peers] : bench_peers(a.get("bench")))
+      for (const auto& [name, g] : peers) lines[key][name] = g;
   std::set<std::string> workloads;
   for (const auto& [k, v] : series) workloads.insert(k.first);
+  for (const auto& [k, v] : lines) workloads.insert(k);
   std::ostringstream gp;
   gp << "set terminal pngcairo size 1400," << 420 * std::max<size_t>(1, workloads.size()) << "\n"
      << "set output '" << a.get("out") << "'\nset multiplot layout " << std::max<size_t>(1, workloads.size())
@@ -414,10 +462,13 @@ int cmd_plot(int argc, char** argv) {
           f << ++trial << " " << r->elapsed_s << " " << best << "\n";
         }
         gp << (first ? "" : ", ") << "'" << file << "' using " << (axis == std::string("trial") ? 1 : 2)
-           << ":3 with steps lw 2 title '" << k.second << "'";
+           << ":3 with steps lw 2 title '" << k.second << "' noenhanced";
         first = false;
       }
-      for (const auto& [name, g] : lines[wl]) gp << ", " << g << " with lines dt 2 title '" << name << "'";
+      for (const auto& [name, g] : lines[wl]) {
+        gp << (first ? "" : ", ") << g << " with lines dt 2 title '" << name << "' noenhanced";
+        first = false;
+      }
       gp << "\n";
     }
   }

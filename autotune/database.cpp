@@ -16,7 +16,7 @@ nlohmann::json Record::to_json() const {
   return {{"workload_key", workload_key}, {"workload", workload}, {"target", target}, {"cpu", cpu},
           {"config", config}, {"config_hash", config_hash}, {"strategy", strategy}, {"status", status},
           {"error", error}, {"times_ms", times_ms}, {"median_ms", median_ms}, {"spread", spread},
-          {"gflops", gflops}, {"trial", trial}, {"elapsed_s", elapsed_s},
+          {"gflops", gflops}, {"peak_gflops", peak_gflops}, {"trial", trial}, {"elapsed_s", elapsed_s},
           {"halide_version", halide_version}, {"attune_version", attune_version}, {"timestamp", timestamp},
           {"kernel_version", kernel_version}};
 }
@@ -36,6 +36,7 @@ Record Record::from_json(const nlohmann::json& j) {
   r.median_ms = j.value("median_ms", 0.0);
   r.spread = j.value("spread", 0.0);
   r.gflops = j.value("gflops", 0.0);
+  r.peak_gflops = j.value("peak_gflops", 0.0);
   r.trial = j.value("trial", 0);
   r.elapsed_s = j.value("elapsed_s", 0.0);
   r.halide_version = j.value("halide_version", "");

@@ -24,6 +24,7 @@ struct Record {
   std::string error;
   std::vector<double> times_ms;
   double median_ms = 0, spread = 0, gflops = 0;
+  double peak_gflops = 0;     // the machine's fp32 FMA peak for the target's vectors (0: unknown)
   int trial = 0;
   double elapsed_s = 0;       // since the start of the tuning session
   std::string halide_version, attune_version, timestamp;

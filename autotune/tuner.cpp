@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,7 @@
 #include "Halide.h"
 #include "attune/attention.h"
 #include "autotune/batch.h"
+#include "autotune/fma_peak.h"
 #include "autotune/search.h"
 #include "schedules/apply.h"
 
@@ -232,11 +234,18 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   TuneProgress p;
   p.budget_trials = o.max_trials;
   p.budget_s = o.max_seconds;
+  // The ceiling for this target on this machine, with the kernels' threads (HL_NUM_THREADS, as
+  // the runner's Halide runtime reads it): every record carries it, `attune show` gives % of it.
+  if (!schedules::is_gpu_target(tc.target)) {
+    const char* threads = std::getenv("HL_NUM_THREADS");
+    p.peak_gflops = fma_peak_gflops(vector_isa_of(tc.target), threads ? std::atoi(threads) : 0);
+  }
   for (const Record& r : db.best(w.key(), tc.target, 1)) p.best_gflops = r.gflops;
 
   auto record = [&](const Config& c, const std::string& strat, const std::string& status,
                     const std::string& error, const std::vector<double>& times) {
     Record r = make_record(w, tc.target, cpu_model(), c, strat, status, error, times);
+    r.peak_gflops = p.peak_gflops;
     r.trial = result.trials;
     r.elapsed_s = elapsed();
     db.append(r);

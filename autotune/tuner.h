@@ -32,6 +32,7 @@ struct TuneOptions {
 struct TuneProgress {
   int trials = 0, budget_trials = 0, failures = 0;
   double elapsed_s = 0, budget_s = 0, best_gflops = 0;
+  double peak_gflops = 0;  // this machine's FMA peak for the target (0: not measured, e.g. GPU)
 };
 
 struct TuneResult {

@@ -16,8 +16,9 @@
 #include <thread>
 #include <vector>
 
+#include "autotune/fma_peak.h"
+#include "autotune/workload.h"
 #include "bandwidth.h"
-#include "fma_peak.h"
 #include "halide_autoschedulers.h"
 #include "peers.h"
 #include "reference/aligned.h"
@@ -56,10 +57,20 @@ struct Workload {
     o.num_kv_heads = kv_heads;
     return o;
   }
-  // Visible query-key pairs x 4 x head_dim (causal: bottom-right aligned, about half).
-  double flops() const {
-    return 4.0 * batch * heads * attune::reference::visible_pairs(seq_q, seq_kv, causal) * head_dim;
+  // The tuner's workload: its key labels the row (`attune plot --bench` draws the peers of a
+  // tuned workload from it), its FLOPs count visible query-key pairs x 4 x head_dim.
+  attune::autotune::Workload tuned() const {
+    attune::autotune::Workload t;
+    t.batch = batch;
+    t.num_heads = heads;
+    t.num_kv_heads = kv_heads;
+    t.seq_q = seq_q;
+    t.seq_kv = seq_kv;
+    t.head_dim = head_dim;
+    t.causal = causal;
+    return t;
   }
+  double flops() const { return tuned().flops(); }
 };
 
 // fp32, row-major [B, H, S, D]. Add rows here; with_peers only for what the peers compute
@@ -108,11 +119,17 @@ struct Data {
   }
 };
 
+// The host's fp32 FMA peak (its widest vectors), measured once at startup: best of 5 rounds.
+double fma_peak_gflops() {
+  static const double peak = attune::autotune::fma_peak_gflops(attune::autotune::host_vector_isa());
+  return peak;
+}
+
 void set_counters(benchmark::State& state, double flops_per_iteration) {
   // Rates over the benchmark's own (real) time, so GFLOP/s and pct_peak always agree.
   const double gflop = flops_per_iteration * 1e-9;
   state.counters["GFLOP/s"] = benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["pct_peak"] = benchmark::Counter(gflop * 100 / attune::bench::fma_peak_gflops(),
+  state.counters["pct_peak"] = benchmark::Counter(gflop * 100 / fma_peak_gflops(),
                                                   benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -126,6 +143,7 @@ void bm_sdpa(benchmark::State& state, Impl impl, Workload w) {
   }
   for (auto _ : state) d.run(impl, w);
   set_counters(state, w.flops());
+  state.SetLabel(w.tuned().key());
   // Compulsory memory traffic (q, k, v read once, out written once): decode is bound by it.
   const double gb = 4e-9 * double(d.q.size() + d.k[0].size() + d.v[0].size() + d.out.size());
   state.counters["GB/s"] = benchmark::Counter(gb, benchmark::Counter::kIsIterationInvariantRate);
@@ -177,7 +195,7 @@ void bm_mha_onednn(benchmark::State& state, int seq) {
 
 void bm_fma_peak(benchmark::State& state) {
   double flops = 0;
-  for (auto _ : state) flops = attune::bench::run_fma_chains();
+  for (auto _ : state) flops = attune::autotune::run_fma_chains(attune::autotune::host_vector_isa());
   set_counters(state, flops);
 }
 
@@ -263,7 +281,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   check_against_reference();
-  const double peak = attune::bench::fma_peak_gflops();
+  const double peak = fma_peak_gflops();
   std::fprintf(stderr, "attune_bench: fp32 FMA peak %.1f GFLOP/s on %u threads\n", peak,
                std::thread::hardware_concurrency());
   benchmark::AddCustomContext("fma_peak_gflops", std::to_string(peak));

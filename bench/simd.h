@@ -1,5 +1,5 @@
 // The widest fp32 vector this build targets (-march=native: the benchmark is built where it
-// runs), for the machine-ceiling measurements (FMA peak, read bandwidth).
+// runs), for the read-bandwidth probe (the FMA peak is autotune/fma_peak.h, per target ISA).
 #pragma once
 
 #include <immintrin.h>
@@ -9,19 +9,15 @@ namespace attune::bench::simd {
 #if defined(__AVX512F__)
 using Vec = __m512;
 constexpr int kLanes = 16;
-constexpr int kRegisters = 32;
 inline Vec splat(float x) { return _mm512_set1_ps(x); }
 inline Vec load(const float* p) { return _mm512_loadu_ps(p); }
 inline Vec add(Vec a, Vec b) { return _mm512_add_ps(a, b); }
-inline Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
 #elif defined(__FMA__) && defined(__AVX2__)
 using Vec = __m256;
 constexpr int kLanes = 8;
-constexpr int kRegisters = 16;
 inline Vec splat(float x) { return _mm256_set1_ps(x); }
 inline Vec load(const float* p) { return _mm256_loadu_ps(p); }
 inline Vec add(Vec a, Vec b) { return _mm256_add_ps(a, b); }
-inline Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
 #else
 #error "attune_bench needs a CPU with FMA (AVX2/AVX-512); it is compiled with -march=native"
 #endif

@@ -19,15 +19,28 @@ foreach (key "sdpa:b1:h2:kv2:q128:k128:d64" "linear:b1:h2:kv2:q64:k64:d32")
     message(FATAL_ERROR "attune show lacks the workload ${key} (no correct candidate?):\n${last_out}")
   endif ()
 endforeach ()
+# % of the machine's FMA peak, which each tune measures for its target.
+if (NOT last_out MATCHES "FMA peak [0-9]+")
+  message(FATAL_ERROR "attune show gives no FMA peak:\n${last_out}")
+endif ()
 step(${ATTUNE} export --db ${db} --out ${WORK_DIR}/tuned.json)
 file(READ ${WORK_DIR}/tuned.json exported)
 string(JSON n LENGTH "${exported}" kernels)
 if (NOT n EQUAL 2)
   message(FATAL_ERROR "export wrote ${n} kernels, expected 2")
 endif ()
-step(${ATTUNE} plot --db ${db} --out ${WORK_DIR}/plot.png)
+# Peers from a benchmark run's JSON (rows labelled with the tuned workload's key) as lines.
+file(WRITE ${WORK_DIR}/bench.json [[{"benchmarks": [
+  {"run_name": "sdpa/onednn_unfused/x", "run_type": "iteration", "label": "sdpa:b1:h2:kv2:q128:k128:d64:causal0:mask0", "GFLOP/s": 12.5},
+  {"run_name": "sdpa/attune/x", "run_type": "iteration", "label": "sdpa:b1:h2:kv2:q128:k128:d64:causal0:mask0", "GFLOP/s": 40}]}]])
+step(${ATTUNE} plot --db ${db} --bench ${WORK_DIR}/bench.json --out ${WORK_DIR}/plot.png)
 if (NOT EXISTS ${WORK_DIR}/plot.png)
   message(FATAL_ERROR "no plot written")
+endif ()
+execute_process(COMMAND ${ATTUNE} plot --db ${db} --bench ${WORK_DIR}/missing.json --out ${WORK_DIR}/p2.png
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if (rc EQUAL 0 OR NOT err MATCHES "--bench")
+  message(FATAL_ERROR "attune plot with a missing --bench file: rc ${rc}, ${err}")
 endif ()
 # An offline batch (as for a GPU machine without Halide), here for the host CPU: built with
 # --batch-out and a hand-picked --config, run by its run.sh, imported into the database.

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "autotune/database.h"
+#include "autotune/fma_peak.h"
 #include "autotune/tuner.h"
 
 namespace attune::autotune {
@@ -218,6 +219,21 @@ TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
   ASSERT_GT(def, 0) << "the default config is re-measured with the top configs";
   EXPECT_EQ(r.best.strategy, "final");
   EXPECT_GE(r.best.gflops, def);
+  // Every record carries the machine's FMA peak for the target, measured once by the tune.
+  for (const Record& rec : db.records()) EXPECT_EQ(rec.peak_gflops, r.best.peak_gflops);
+  EXPECT_GT(r.best.peak_gflops, 0);
+}
+
+// The FMA peak is measured with the vectors the target's Halide code uses, not the host's widest.
+TEST(FmaPeak, FollowsTheTargetsVectorIsa) {
+  EXPECT_EQ(vector_isa_of("x86-64-linux-avx-avx2-f16c-fma-sse41"), VectorIsa::kAvx2);
+  EXPECT_EQ(vector_isa_of("x86-64-linux-avx-avx2-avx512-avx512_skylake-f16c-fma-sse41"), VectorIsa::kAvx512);
+  EXPECT_EQ(vector_isa_of("x86-64-linux-sse41"), VectorIsa::kSse);
+  EXPECT_EQ(vector_isa_of("arm-64-linux-arm_dot_prod"), VectorIsa::kNone);
+  EXPECT_EQ(vector_isa_of(resolve_target("host")), host_vector_isa());
+  EXPECT_GT(fma_peak_gflops(VectorIsa::kSse, 1, 1), 0);
+  EXPECT_EQ(fma_peak_gflops(VectorIsa::kNone, 1, 1), 0);
+  if (!__builtin_cpu_supports("avx512f")) EXPECT_EQ(run_fma_chains(VectorIsa::kAvx512, 1), 0);  // not on this CPU
 }
 
 }  // namespace
