@@ -60,7 +60,7 @@ struct SdpaFuncs {
   Halide::Func bmax;      // (kb, i, h, b)     block row max (update over rjj)
   Halide::Func bexp;      // (jj, kb, i, h, b) 2^(score - block max)
   Halide::Func bsum;      // (kb, i, h, b)     (update over rjj)
-  Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rpv: the block's real keys)
+  Halide::Func bpv;       // (d, kb, i, h, b)  bexp · v block (update over rpv: flash, the block's real keys)
   Halide::Func state;     // (d, ii, it, h, b) Tuple(acc, max, sum), update over rb (KV blocks)
   Halide::RDom rjj, rpv, rb;
 

@@ -17,7 +17,7 @@ namespace attune::schedules {
 // stage and the group's heads inside the QK key loops. 5: split-KV computes a chunk's scores,
 // softmax and PV in one task with PV in register tiles; kv_group_inner packs a GQA group's
 // heads as rows of the tiles. 6: flash's online-softmax blocks of pv_kblock keys (several
-// register tiles each); flash and split-KV PV loops run over a block's real keys (no clamp).
+// register tiles each), its PV loop over a block's real keys (no clamp).
 constexpr int kKernelVersion = 6;
 // GPU schedules (gpu_sdpa.cpp) are versioned apart, so a change to one class of kernels keeps
 // the other's records. 5: the first GPU schedules (numbered on from the CPU's version then).
