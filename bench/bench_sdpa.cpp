@@ -21,6 +21,7 @@
 #include "bandwidth.h"
 #include "halide_autoschedulers.h"
 #include "peers.h"
+#include "register_tile.h"
 #include "reference/aligned.h"
 #include "reference/reference.h"
 
@@ -193,6 +194,14 @@ void bm_mha_onednn(benchmark::State& state, int seq) {
   set_counters(state, m.flops());
 }
 
+// attune's inner-loop shape alone: B rows of `keys` x `row_floats` (L1: 256 x one tile slice;
+// L2: 1024 keys x 64 floats, 256 KiB with AVX2, walked a slice at a time as PV walks head_dim).
+void bm_register_tile(benchmark::State& state, int keys, int row_floats) {
+  double flops = 0;
+  for (auto _ : state) flops = attune::bench::run_register_tile(keys, row_floats, 20'000'000 / keys);
+  set_counters(state, flops);
+}
+
 void bm_fma_peak(benchmark::State& state) {
   double flops = 0;
   for (auto _ : state) flops = attune::autotune::run_fma_chains(attune::autotune::host_vector_isa());
@@ -257,6 +266,8 @@ void register_benchmarks() {
   // Real time: the work is multi-threaded. ~0.5 s per measurement; run.sh adds repetitions.
   auto configure = [](benchmark::internal::Benchmark* b) { b->UseRealTime()->MinTime(0.5); };
   configure(benchmark::RegisterBenchmark("fma_peak", bm_fma_peak));
+  configure(benchmark::RegisterBenchmark("ceiling/register_tile/L1", bm_register_tile, 256, 0));
+  configure(benchmark::RegisterBenchmark("ceiling/register_tile/L2", bm_register_tile, 1024, 64));
   for (const Workload& w : kWorkloads) {
     const std::string group = w.with_peers ? "sdpa/" : "family/";
     configure(benchmark::RegisterBenchmark((group + kAttune.name + "/" + w.name).c_str(), bm_sdpa, kAttune, w));

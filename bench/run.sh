@@ -78,6 +78,11 @@ for group, impl, workload in sorted(order, key=order.get):
           f"{g / peak * 100:6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
           f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s} "
           f"{fmt(c, '7.1f'):>7s} {fmt(g / c if c else None, '8.2f'):>8s}")
+# Ceilings: attune's inner-loop shape alone, operands in L1 or streamed from L2.
+for key in sorted(order, key=order.get):
+    if key[0] == "ceiling" and gflops.get(key):
+        g = med(gflops[key])
+        print(f"{'/'.join(key):32s} {g:8.1f} GFLOP/s, {g / peak * 100:.1f}% of the FMA peak")
 # Halide's autoschedulers on the same generator (rows "sdpa/halide_<name>/<workload>").
 for group, impl, workload in sorted(order, key=order.get):
     if not impl.startswith("halide_"):
