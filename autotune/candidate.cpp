@@ -9,12 +9,13 @@
 
 namespace attune::autotune {
 
-double RunResult::median_ms() const {
-  if (times_ms.empty()) return 0;
-  std::vector<double> t = times_ms;
-  std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-  return t[t.size() / 2];
+double median(std::vector<double> xs) {
+  if (xs.empty()) return 0;
+  std::nth_element(xs.begin(), xs.begin() + xs.size() / 2, xs.end());
+  return xs[xs.size() / 2];
 }
+
+double RunResult::median_ms() const { return median(times_ms); }
 
 std::vector<std::string> generator_command(const std::string& generator_exe, const Workload& w,
                                            const std::string& target, const std::string& function,

@@ -32,6 +32,9 @@ struct BuildResult {
   double seconds = 0;
 };
 
+// The median of `xs` (the upper one of an even count); 0 for none.
+double median(std::vector<double> xs);
+
 struct RunResult {
   std::string status;    // "ok", "wrong", "crash", "timeout", "run_error", "load_error"
   std::string error;

@@ -405,11 +405,8 @@ std::map<std::string, std::map<std::string, double>> bench_peers(const std::stri
     if (impl != "attune") runs[label][impl].push_back(b["GFLOP/s"].get<double>());
   }
   std::map<std::string, std::map<std::string, double>> out;
-  for (auto& [key, impls] : runs)
-    for (auto& [impl, g] : impls) {
-      std::nth_element(g.begin(), g.begin() + g.size() / 2, g.end());
-      out[key][impl] = g[g.size() / 2];
-    }
+  for (const auto& [key, impls] : runs)
+    for (const auto& [impl, g] : impls) out[key][impl] = median(g);
   return out;
 }
 

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
-#include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -85,20 +83,13 @@ VectorIsa host_vector_isa() {
 
 double run_fma_chains(VectorIsa isa, int threads) {
   if (!supported(isa)) return 0;
-  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
   // FLOPs per step and chain: 2 per lane (FMA, or mul + add).
   const double flops_per_step = isa == VectorIsa::kAvx512 ? 16 * 16 * 2 : isa == VectorIsa::kAvx2 ? 12 * 8 * 2 : 12 * 4 * 2;
-  std::vector<std::thread> pool;
-  std::vector<float> sink(size_t(threads), 0.0f);
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&sink, t, isa] {
-      sink[size_t(t)] = isa == VectorIsa::kAvx512 ? chains_avx512(kIterations)
-                        : isa == VectorIsa::kAvx2 ? chains_avx2(kIterations)
-                                                  : chains_sse(kIterations);
-    });
-  for (auto& th : pool) th.join();
-  volatile float keep = sink[0];  // the result is observable
-  (void)keep;
+  threads = on_every_thread(threads, [isa](int) {
+    return isa == VectorIsa::kAvx512 ? chains_avx512(kIterations)
+           : isa == VectorIsa::kAvx2 ? chains_avx2(kIterations)
+                                     : chains_sse(kIterations);
+  });
   return double(threads) * kIterations * flops_per_step;
 }
 

@@ -4,7 +4,10 @@
 // binary measures the AVX2 peak on an AVX-512 machine when the target is AVX2.
 #pragma once
 
+#include <algorithm>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace attune::autotune {
 
@@ -22,5 +25,20 @@ VectorIsa host_vector_isa();
 double run_fma_chains(VectorIsa isa, int threads = 0);
 // GFLOP/s of run_fma_chains, best of `rounds` rounds (a busy machine lowers single rounds).
 double fma_peak_gflops(VectorIsa isa, int threads = 0, int rounds = 5);
+
+// The machine probes' common shape (FMA peak, read bandwidth, register tile): `per_thread(t)`
+// on each of `threads` threads (0 = every hardware thread) at once; its float results are kept
+// observable so the work is not optimised away. Returns the thread count used.
+template <class PerThread>
+int on_every_thread(int threads, PerThread per_thread) {
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<float> sink(static_cast<size_t>(threads), 0.0f);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) pool.emplace_back([&sink, &per_thread, t] { sink[size_t(t)] = per_thread(t); });
+  for (auto& th : pool) th.join();
+  volatile float keep = sink[0];
+  (void)keep;
+  return threads;
+}
 
 }  // namespace attune::autotune

@@ -205,9 +205,7 @@ Record make_record(const Workload& w, const std::string& target, const std::stri
   r.error = error;
   r.times_ms = times_ms;
   if (!times_ms.empty()) {
-    std::vector<double> t = times_ms;
-    std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
-    r.median_ms = t[t.size() / 2];
+    r.median_ms = median(times_ms);
     r.spread = spread_of(times_ms);
     r.gflops = w.flops() / (r.median_ms * 1e-3) * 1e-9;
   }

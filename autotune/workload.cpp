@@ -7,6 +7,21 @@
 
 namespace attune::autotune {
 
+Workload Workload::attention(int batch, int num_heads, int num_kv_heads, int seq_q, int seq_kv, int head_dim,
+                             bool causal, bool mask) {
+  Workload w;
+  w.kernel = "sdpa";
+  w.batch = batch;
+  w.num_heads = num_heads;
+  w.num_kv_heads = num_kv_heads;
+  w.seq_q = seq_q;
+  w.seq_kv = seq_kv;
+  w.head_dim = head_dim;
+  w.causal = causal;
+  w.mask = mask;
+  return w;
+}
+
 std::string Workload::key() const {
   return kernel + ":b" + std::to_string(batch) + ":h" + std::to_string(num_heads) + ":kv" +
          std::to_string(kv_heads()) + ":q" + std::to_string(seq_q) + ":k" + std::to_string(seq_kv) +

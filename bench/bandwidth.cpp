@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <thread>
-#include <vector>
 
+#include "autotune/fma_peak.h"
 #include "reference/aligned.h"
 #include "simd.h"
 
@@ -38,22 +38,14 @@ double read_bandwidth_gbs() {
     const size_t n = size_t(256) << 20;  // 1 GiB of floats: far beyond the caches
     attune::reference::AlignedVector<float> data(n, 1.0f);
     const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    const size_t chunk = n / size_t(threads);
     double best = 0;
     for (int rep = 0; rep < 8; ++rep) {
       const auto sum = rep % 2 ? sum_slice<true> : sum_slice<false>;
-      std::vector<float> sink(static_cast<size_t>(threads));
       const auto t0 = std::chrono::steady_clock::now();
-      std::vector<std::thread> pool;
-      for (int t = 0; t < threads; ++t)
-        pool.emplace_back([&, t] {
-          const size_t chunk = n / size_t(threads);
-          sink[size_t(t)] = sum(data.data() + size_t(t) * chunk, chunk);
-        });
-      for (auto& th : pool) th.join();
+      autotune::on_every_thread(threads, [&](int t) { return sum(data.data() + size_t(t) * chunk, chunk); });
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       best = std::max(best, double(n) * sizeof(float) / s * 1e-9);
-      volatile float keep = sink[0];
-      (void)keep;
     }
     return best;
   }();

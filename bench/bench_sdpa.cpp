@@ -61,15 +61,7 @@ struct Workload {
   // The tuner's workload: its key labels the row (`attune plot --bench` draws the peers of a
   // tuned workload from it), its FLOPs count visible query-key pairs x 4 x head_dim.
   attune::autotune::Workload tuned() const {
-    attune::autotune::Workload t;
-    t.batch = batch;
-    t.num_heads = heads;
-    t.num_kv_heads = kv_heads;
-    t.seq_q = seq_q;
-    t.seq_kv = seq_kv;
-    t.head_dim = head_dim;
-    t.causal = causal;
-    return t;
+    return attune::autotune::Workload::attention(batch, heads, kv_heads, seq_q, seq_kv, head_dim, causal);
   }
   double flops() const { return tuned().flops(); }
 };

@@ -1,9 +1,8 @@
 #include "register_tile.h"
 
 #include <algorithm>
-#include <thread>
-#include <vector>
 
+#include "autotune/fma_peak.h"
 #include "reference/aligned.h"
 #include "simd.h"
 
@@ -37,17 +36,10 @@ float tile_loop(const float* a, const float* b, int keys, int row_floats, long r
 
 double run_register_tile(int keys, int row_floats, long repetitions) {
   row_floats = std::max(row_floats, kCols * kLanes);
-  const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
-  std::vector<std::thread> pool;
-  std::vector<float> sink(static_cast<size_t>(threads), 0.0f);
-  for (int t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      attune::reference::AlignedVector<float> a(size_t(kRows) * keys, 1e-3f), b(size_t(keys) * row_floats, 1e-3f);
-      sink[size_t(t)] = tile_loop(a.data(), b.data(), keys, row_floats, repetitions);
-    });
-  for (auto& th : pool) th.join();
-  volatile float keep = sink[0];
-  (void)keep;
+  const int threads = autotune::on_every_thread(0, [&](int) {
+    attune::reference::AlignedVector<float> a(size_t(kRows) * keys, 1e-3f), b(size_t(keys) * row_floats, 1e-3f);
+    return tile_loop(a.data(), b.data(), keys, row_floats, repetitions);
+  });
   return double(threads) * repetitions * keys * kRows * kCols * kLanes * 2;
 }
 

@@ -48,15 +48,7 @@ TEST_P(GpuOpenClTest, RandomConfigIsCorrect) {
   // The first config of each case is the default (what the build compiles untuned).
   const schedules::Config config = index < int(std::size(kCases)) ? space.default_config() : space.sample(rng);
 
-  Workload w;
-  w.batch = 1 + index % 2;
-  w.num_heads = c.heads;
-  w.num_kv_heads = c.kv_heads;
-  w.seq_q = c.seq_q;
-  w.seq_kv = c.seq_kv;
-  w.head_dim = c.head_dim;
-  w.causal = c.causal;
-  w.mask = c.mask;
+  const Workload w = Workload::attention(1 + index % 2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim, c.causal, c.mask);
   Toolchain tc{ATTUNE_GENERATOR_EXE, ATTUNE_RUNNER_EXE};
   tc.target = resolve_target(kTarget);
   const std::string dir = ::testing::TempDir() + "/attune_gpu_opencl_" + std::to_string(index);

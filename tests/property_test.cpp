@@ -44,20 +44,6 @@ void expect_correct(const schedules::Config& config, const Workload& w, int buil
   std::filesystem::remove_all(dir);
 }
 
-Workload sdpa_workload(int batch, int heads, int kv_heads, int seq_q, int seq_kv, int head_dim, bool causal, bool mask) {
-  Workload w;
-  w.kernel = "sdpa";
-  w.batch = batch;
-  w.num_heads = heads;
-  w.num_kv_heads = kv_heads;
-  w.seq_q = seq_q;
-  w.seq_kv = seq_kv;
-  w.head_dim = head_dim;
-  w.causal = causal;
-  w.mask = mask;
-  return w;
-}
-
 class PropertyTest : public ::testing::TestWithParam<Param> {};
 
 TEST_P(PropertyTest, RandomConfigIsCorrect) {
@@ -70,7 +56,7 @@ TEST_P(PropertyTest, RandomConfigIsCorrect) {
   std::mt19937_64 rng(1000 + index);
   const schedules::Config config = space.sample(rng);
 
-  Workload w = sdpa_workload(1 + index % 2, v.heads, v.kv_heads, seq.first, seq.second,
+  Workload w = Workload::attention(1 + index % 2, v.heads, v.kv_heads, seq.first, seq.second,
                              v.head_dim > 0 ? v.head_dim : 17 + 8 * (index % 5),  // generic: odd head_dims
                              v.causal, v.mask);
   w.kernel = kernel;
@@ -100,7 +86,7 @@ TEST(FlashBlocks, LongBlocksAreCorrect) {
     config.knobs["qk_order"] = c.qk_order;
     if (c.head_dim == 0) config.knobs["pv_width"] = config.get("vec");
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
-    Workload w = sdpa_workload(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 40 : c.head_dim, c.causal,
+    Workload w = Workload::attention(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 40 : c.head_dim, c.causal,
                                c.mask);
     expect_correct(config, w, c.head_dim, "flash_blocks" + std::to_string(n++));
   }
@@ -130,7 +116,7 @@ TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
     config.knobs["k_transpose"] = c.k_transpose;
     config.knobs["pv_width"] = (c.head_dim > 0 ? 2 : 1) * config.get("vec");
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
-    Workload w = sdpa_workload(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim,
+    Workload w = Workload::attention(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim,
                                c.causal, c.mask);  // the generic kernel on an odd head_dim
     expect_correct(config, w, c.head_dim, "packed_split_kv" + std::to_string(n++));
   }
