@@ -31,7 +31,7 @@ namespace {
 
 struct Knobs {
   int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec, pv_kblock;
-  bool rfactor, k_transpose, key_blocks_outer;  // kv_group_inner: the algorithm's pack_group
+  bool rfactor, k_transpose, key_blocks_outer, pv_stream;  // kv_group_inner: the algorithm's pack_group
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
@@ -39,7 +39,7 @@ struct Knobs {
         pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))),
         pv_kblock(int(c.get_or("pv_kblock", 0))), rfactor(c.get("rfactor") != 0),
         k_transpose(c.get_or("k_transpose", 1) != 0),
-        key_blocks_outer(c.get_or("qk_order", 0) != 0),
+        key_blocks_outer(c.get_or("qk_order", 0) != 0), pv_stream(c.get_or("pv_stream", 0) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
 };
 
@@ -156,6 +156,8 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
 }
 
+void schedule_split_kv_combine(const Knobs& k, SdpaFuncs& f);
+
 // Split-KV (decode): one parallel task per chunk computes the chunk's scores, softmax and PV
 // partial (stages at the task: the chunk's K and V come from memory once, its scores stay in
 // cache, and there is one parallel loop, not one per stage). A task is a (chunk, head, batch),
@@ -213,6 +215,14 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   // 2^(score - chunk max) once per key and row, vectorised over keys (inlined into PV it was a
   // scalar polynomial per key).
   f.bexp.compute_at(chunk).vectorize(jj, k.vec);
+  if (k.pv_stream) {
+    // PV key by key: each V row is read once, in order, straight from memory, and added into
+    // all rows' accumulators (a rows x head_dim tile in L1), so the V stream runs while PV
+    // computes instead of in a copy before it (register tiles would pass over V per tile).
+    f.bpv.compute_at(chunk).vectorize(d, k.vec, k.d_tail);
+    f.bpv.update().reorder(d, i, f.rpv.x).vectorize(d, k.vec, k.d_tail);
+    return schedule_split_kv_combine(k, f);
+  }
   // PV: register tiles of pv_rows x pv_width, summed over the chunk's keys.
   schedule_pv(k, f.bpv, d, i, f.rpv.x, LoopLevel(partial, dO));
   // A tile narrower than head_dim reads a slice of each V row per pass: V's first pass from
@@ -221,7 +231,12 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   if (f.static_head_dim == 0 || k.pv_width < f.static_head_dim)
     f.v.in(f.bpv).compute_at(chunk).vectorize(f.v.args()[0], k.vec, k.d_tail);
 
-  // Combination: per (head, batch), all query rows.
+  schedule_split_kv_combine(k, f);
+}
+
+// Split-KV combination: per (head, batch), all query rows.
+void schedule_split_kv_combine(const Knobs& k, SdpaFuncs& f) {
+  Var d = f.d, h = f.h, b = f.b, task("task");
   f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);
   LoopLevel at(f.out, task);
   f.global_max.compute_at(at);

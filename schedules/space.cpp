@@ -88,6 +88,9 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"qk_order", {0, 1}, "QK^T (materialised, flash): 0 = each row group of the tile walks all key blocks, "
        "1 = each key block's K panels serve all row groups of the tile from L1"},
   };
+  if (p.kernel == "sdpa")
+    knobs_.push_back({"pv_stream", {0, 1}, "split-KV: 1 = PV key by key, each V row read once from memory into "
+                      "all rows' accumulators (in L1), 0 = PV in register tiles (V copied first when pv_width < head_dim)"});
   if (p.kernel == "sdpa")  // attention_probs has no PV
     knobs_.push_back({"pv_kblock", {0, 32, 64, 128, 256, 512},
                       "keys per PV block; materialised: 0 = all keys at once, else per block each register tile's "
@@ -139,6 +142,8 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "qk_order 1 is implemented for the materialised and flash algorithms only";
   if (c.get("algorithm") == 2 && c.get_or("pv_kblock", 0) != 0)
     return "pv_kblock is implemented for the materialised and flash algorithms only";
+  if (c.get("algorithm") != 2 && c.get_or("pv_stream", 0) != 0)
+    return "pv_stream is implemented for split-KV (algorithm 2) only";
   if (c.get("algorithm") == 1 && c.get_or("pv_kblock", 0) % kv_block != 0)
     return "flash: pv_kblock (keys per online-softmax block) must be a multiple of kv_block";
   if (c.get("algorithm") != 2 && c.get("kv_group_inner") != 0)
@@ -243,8 +248,9 @@ Config Space::default_config() const {
              {"k_transpose", 1},
              {"kv_group_inner", 0},
              {"qk_order", 0},
-             {"pv_kblock", 128}};
-  if (params_.kernel != "sdpa") c.knobs.erase("pv_kblock");
+             {"pv_kblock", 128},
+             {"pv_stream", 0}};
+  if (params_.kernel != "sdpa") c.knobs.erase("pv_kblock"), c.knobs.erase("pv_stream");
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
     c.knobs["kv_block"] = 32 * vec;

@@ -288,11 +288,20 @@ TEST(Space, CompletingAnOlderConfigKeepsItsMeasuredBehaviour) {
   Config split = s.default_config();
   split.knobs["algorithm"] = 2;
   EXPECT_NE(s.validate(split)->find("pv_kblock"), std::string::npos);  // not for split-KV
+  // PV key by key (pv_stream): split-KV only; older configs keep register tiles.
+  EXPECT_EQ(s.complete(old).get("pv_stream"), 0);
+  split.knobs["pv_kblock"] = 0;
+  split.knobs["pv_stream"] = 1;
+  EXPECT_FALSE(s.validate(split));
+  Config streamed = s.default_config();
+  streamed.knobs["pv_stream"] = 1;
+  EXPECT_NE(s.validate(streamed)->find("pv_stream"), std::string::npos);
   // attention_probs has no PV: no such knob.
   SpaceParams probs = params(64, false);
   probs.kernel = "attention_probs";
   const Space ps(probs);
   EXPECT_FALSE(ps.default_config().knobs.count("pv_kblock"));
+  EXPECT_FALSE(ps.default_config().knobs.count("pv_stream"));
   EXPECT_FALSE(ps.validate(ps.default_config()));
 }
 

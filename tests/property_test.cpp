@@ -94,16 +94,18 @@ TEST(FlashBlocks, LongBlocksAreCorrect) {
 
 // GQA packing (split-KV with kv_group_inner): a KV head's query heads are the rows of its
 // chunks' register tiles, rounded up to the tile. Tiles that do not divide the group's rows,
-// several query rows per head, causal, masks, K in place or transposed, a generic head_dim.
+// several query rows per head, causal, masks, K in place or transposed, a generic head_dim;
+// PV in register tiles or key by key (pv_stream: all rows' accumulators over head_dim).
 TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
   struct Case {
     int heads, kv_heads, seq_q, seq_kv, head_dim, qk_rows, pv_rows;
-    bool causal, mask, k_transpose;
+    bool causal, mask, k_transpose, pv_stream;
   };
-  const Case cases[] = {{8, 2, 1, 300, 128, 3, 3, false, false, false},
-                        {6, 2, 3, 77, 64, 4, 2, true, true, false},
-                        {4, 1, 5, 129, 0, 2, 3, false, true, true},
-                        {2, 2, 1, 1000, 80, 1, 6, true, false, false}};
+  const Case cases[] = {{8, 2, 1, 300, 128, 3, 3, false, false, false, true},
+                        {6, 2, 3, 77, 64, 4, 2, true, true, false, false},
+                        {4, 1, 5, 129, 0, 2, 3, false, true, true, true},
+                        {2, 2, 1, 1000, 80, 1, 6, true, false, false, false},
+                        {6, 2, 2, 1000, 80, 4, 1, false, true, false, true}};
   int n = 0;
   for (const Case& c : cases) {
     const schedules::Space space =
@@ -115,6 +117,7 @@ TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
     config.knobs["pv_rows"] = c.pv_rows;
     config.knobs["k_transpose"] = c.k_transpose;
     config.knobs["pv_width"] = (c.head_dim > 0 ? 2 : 1) * config.get("vec");
+    config.knobs["pv_stream"] = c.pv_stream;
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
     Workload w = Workload::attention(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim,
                                c.causal, c.mask);  // the generic kernel on an odd head_dim
