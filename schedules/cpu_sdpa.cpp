@@ -156,7 +156,16 @@ void apply_flash(const Knobs& k, SdpaFuncs& f) {
   schedule_row_stat(k, f.bsum, f.rjj.x, i, block);
 }
 
-void schedule_split_kv_combine(const Knobs& k, SdpaFuncs& f);
+// Split-KV combination: per (head, batch), all query rows.
+void schedule_split_kv_combine(const Knobs& k, SdpaFuncs& f) {
+  Var d = f.d, h = f.h, b = f.b, task("task");
+  f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  LoopLevel at(f.out, task);
+  f.global_max.compute_at(at);
+  f.denominator.compute_at(at);
+  f.numerator.compute_at(at).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  f.numerator.update().vectorize(d, k.vec, TailStrategy::GuardWithIf);
+}
 
 // Split-KV (decode): one parallel task per chunk computes the chunk's scores, softmax and PV
 // partial (stages at the task: the chunk's K and V come from memory once, its scores stay in
@@ -221,28 +230,16 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
     // computes instead of in a copy before it (register tiles would pass over V per tile).
     f.bpv.compute_at(chunk).vectorize(d, k.vec, k.d_tail);
     f.bpv.update().reorder(d, i, f.rpv.x).vectorize(d, k.vec, k.d_tail);
-    return schedule_split_kv_combine(k, f);
+  } else {
+    // PV: register tiles of pv_rows x pv_width, summed over the chunk's keys.
+    schedule_pv(k, f.bpv, d, i, f.rpv.x, LoopLevel(partial, dO));
+    // A tile narrower than head_dim reads a slice of each V row per pass: V's first pass from
+    // memory would then stride through rows (a cache line or two of each), which the hardware
+    // prefetchers do not stream. Copying the chunk's V rows first reads them in order.
+    if (f.static_head_dim == 0 || k.pv_width < f.static_head_dim)
+      f.v.in(f.bpv).compute_at(chunk).vectorize(f.v.args()[0], k.vec, k.d_tail);
   }
-  // PV: register tiles of pv_rows x pv_width, summed over the chunk's keys.
-  schedule_pv(k, f.bpv, d, i, f.rpv.x, LoopLevel(partial, dO));
-  // A tile narrower than head_dim reads a slice of each V row per pass: V's first pass from
-  // memory would then stride through rows (a cache line or two of each), which the hardware
-  // prefetchers do not stream. Copying the chunk's V rows first reads them in order.
-  if (f.static_head_dim == 0 || k.pv_width < f.static_head_dim)
-    f.v.in(f.bpv).compute_at(chunk).vectorize(f.v.args()[0], k.vec, k.d_tail);
-
   schedule_split_kv_combine(k, f);
-}
-
-// Split-KV combination: per (head, batch), all query rows.
-void schedule_split_kv_combine(const Knobs& k, SdpaFuncs& f) {
-  Var d = f.d, h = f.h, b = f.b, task("task");
-  f.out.fuse(h, b, task).parallel(task).vectorize(d, k.vec, TailStrategy::GuardWithIf);
-  LoopLevel at(f.out, task);
-  f.global_max.compute_at(at);
-  f.denominator.compute_at(at);
-  f.numerator.compute_at(at).vectorize(d, k.vec, TailStrategy::GuardWithIf);
-  f.numerator.update().vectorize(d, k.vec, TailStrategy::GuardWithIf);
 }
 
 // K transposed into vector-wide panels once for all tasks.
