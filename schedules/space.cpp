@@ -88,15 +88,15 @@ Space::Space(const SpaceParams& p) : params_(p) {
       {"qk_order", {0, 1}, "QK^T (materialised, flash): 0 = each row group of the tile walks all key blocks, "
        "1 = each key block's K panels serve all row groups of the tile from L1"},
   };
-  if (p.kernel == "sdpa")
+  if (p.kernel == "sdpa") {  // attention_probs has no PV
     knobs_.push_back({"pv_stream", {0, 1}, "split-KV: 1 = PV key by key, each V row read once from memory into "
                       "all rows' accumulators (in L1), 0 = PV in register tiles (V copied first when pv_width < head_dim)"});
-  if (p.kernel == "sdpa")  // attention_probs has no PV
     knobs_.push_back({"pv_kblock", {0, 32, 64, 128, 256, 512},
                       "keys per PV block; materialised: 0 = all keys at once, else per block each register tile's "
                       "partial sum is added to the query tile's accumulator, so a V block serves all row groups "
                       "of the tile from L1 instead of every row group streaming all of V; flash: keys per "
                       "online-softmax step (0 = kv_block)"});
+  }
 }
 
 double Space::size() const {
@@ -250,7 +250,10 @@ Config Space::default_config() const {
              {"qk_order", 0},
              {"pv_kblock", 128},
              {"pv_stream", 0}};
-  if (params_.kernel != "sdpa") c.knobs.erase("pv_kblock"), c.knobs.erase("pv_stream");
+  if (params_.kernel != "sdpa") {  // the PV knobs
+    c.knobs.erase("pv_kblock");
+    c.knobs.erase("pv_stream");
+  }
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
     c.knobs["kv_block"] = 32 * vec;
