@@ -15,6 +15,7 @@
 #include "attune/attention.h"
 #include "autotune/database.h"
 #include "autotune/pack.h"
+#include "autotune/process.h"
 #include "autotune/tuner.h"
 
 namespace {
@@ -249,6 +250,7 @@ int cmd_tune(int argc, char** argv) {
 
   Database db(a.get("db"));
   const bool tty = isatty(2);
+  stop_on_signals();  // Ctrl-C: stop cleanly (a second one: at once); the next run resumes
   for (const Workload& w : workloads) {
     TuneOptions o;
     o.workload = w;
@@ -280,6 +282,11 @@ int cmd_tune(int argc, char** argv) {
                  o.strategy.c_str());
     const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, w.key(), tty); });
     if (tty) std::fprintf(stderr, "\n");
+    if (r.interrupted) {
+      std::fprintf(stderr, "interrupted: %d trials of %s are in %s; the same command resumes the tune\n", r.trials,
+                   w.key().c_str(), a.get("db").c_str());
+      return 130;  // as a shell reports a command stopped by SIGINT
+    }
     if (!r.found) {
       std::printf("%s: no valid config found (%d trials, %d failed)\n", w.key().c_str(), r.trials, r.failures);
       continue;

@@ -14,6 +14,7 @@ namespace attune::autotune {
 
 nlohmann::json Record::to_json() const {
   return {{"workload_key", workload_key}, {"workload", workload}, {"target", target}, {"cpu", cpu},
+          {"cpu_features", cpu_features},
           {"config", config}, {"config_hash", config_hash}, {"strategy", strategy}, {"status", status},
           {"error", error}, {"times_ms", times_ms}, {"median_ms", median_ms}, {"spread", spread},
           {"gflops", gflops}, {"peak_gflops", peak_gflops}, {"trial", trial}, {"elapsed_s", elapsed_s},
@@ -27,6 +28,7 @@ Record Record::from_json(const nlohmann::json& j) {
   r.workload = j.value("workload", nlohmann::json::object());
   r.target = j.at("target");
   r.cpu = j.value("cpu", "");
+  r.cpu_features = j.value("cpu_features", "");
   r.config = j.at("config");
   r.config_hash = j.at("config_hash");
   r.strategy = j.value("strategy", "");

@@ -17,6 +17,7 @@ struct Record {
   nlohmann::json workload;    // Workload as JSON
   std::string target;         // Halide target string
   std::string cpu;            // CPU model
+  std::string cpu_features;   // the measuring host as a Halide target (its ISA); empty: not known (imported)
   nlohmann::json config;      // Config as JSON
   std::string config_hash;
   std::string strategy;       // random, evolutionary, model, autoscheduler:NAME, default

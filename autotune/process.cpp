@@ -7,12 +7,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 
 namespace attune::autotune {
 
+namespace {
+std::atomic<bool> stop_flag{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+void on_stop_signal(int) { request_stop(); }
+}  // namespace
+
+void request_stop() { stop_flag.store(true); }
+bool stop_requested() { return stop_flag.load(); }
+
+void stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESETHAND;  // the second signal takes the default action: terminate
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 std::string ProcessResult::describe() const {
+  if (interrupted) return "interrupted (stop requested)";
   if (timed_out) return "timed out after " + std::to_string(int(seconds)) + " s";
   if (signal) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
   if (exit_code != 0) return "exit code " + std::to_string(exit_code);
@@ -21,6 +41,10 @@ std::string ProcessResult::describe() const {
 
 ProcessResult run_process(const std::vector<std::string>& argv, const ProcessLimits& limits) {
   ProcessResult r;
+  if (stop_requested()) {
+    r.interrupted = true;
+    return r;
+  }
   int out_pipe[2], err_pipe[2];
   if (pipe(out_pipe) != 0 || pipe(err_pipe) != 0) {
     r.err = "pipe failed";
@@ -53,8 +77,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessLim
   char buf[65536];
   while (open_fds > 0) {
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (elapsed > limits.timeout_s) {
-      r.timed_out = true;
+    r.timed_out = elapsed > limits.timeout_s;
+    r.interrupted = !r.timed_out && stop_requested();
+    if (r.timed_out || r.interrupted) {
       kill(-pid, SIGKILL);
       break;
     }
@@ -76,7 +101,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const ProcessLim
   int status = 0;
   waitpid(pid, &status, 0);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!r.timed_out) {
+  if (!r.timed_out && !r.interrupted) {
     if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
     if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);
   }

@@ -14,6 +14,7 @@
 #include "attune/attention.h"
 #include "autotune/batch.h"
 #include "autotune/fma_peak.h"
+#include "autotune/process.h"
 #include "autotune/search.h"
 #include "schedules/apply.h"
 
@@ -56,13 +57,20 @@ double spread_of(const std::vector<double>& t) {
   return (*hi - *lo) / *lo;
 }
 
+// A config as the search knows it: completed (a record older than a knob lacks it) and
+// canonical (knobs its algorithm ignores fixed), so that one kernel is one entry of `seen`.
+Config searched_form(const schedules::Space& space, const Config& c) { return space.canonical(space.complete(c)); }
+Config searched_form(const schedules::Space& space, const nlohmann::json& config) {
+  return searched_form(space, Config::from_json(config.dump()));
+}
+
 // Resume: everything the database has for this workload x target is seen, and teaches the strategy.
 std::set<std::string> resume(const Database& db, const Workload& w, const std::string& target,
                              const schedules::Space& space, SearchStrategy& strategy) {
   std::set<std::string> seen;
   for (const Record& r : db.records())
     if (r.workload_key == w.key() && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0) {
-      const Config c = space.complete(Config::from_json(r.config.dump()));  // older records may lack new knobs
+      const Config c = searched_form(space, r.config);
       if (seen.insert(c.to_json()).second) strategy.observe(c, r.ok() ? r.gflops : 0.0);
     }
   return seen;
@@ -85,7 +93,7 @@ std::vector<Config> next_candidates(const schedules::Space& space, SearchStrateg
   for (const Config& g : given) {
     const Config c = space.complete(g);
     if (auto why = space.validate(c)) throw Error("attune tune --config: invalid config: " + *why);
-    add(c);
+    add(space.canonical(c));
   }
   add(space.default_config());
   for (const Config& c : strategy.propose(want, seen))
@@ -99,7 +107,7 @@ std::string label_of(const Config& c, const schedules::Space& space, const std::
                      const SearchStrategy& strategy) {
   if (c == space.default_config()) return "default";
   for (const Config& g : given)
-    if (space.complete(g) == c) return "given";
+    if (searched_form(space, g) == c) return "given";
   return strategy.name();
 }
 
@@ -138,7 +146,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   for (const nlohmann::json& e : existing)
     if (!e.is_discarded() && e.value("target", "") == tc.target && e.contains("workload") &&
         Workload::from_json(e["workload"].dump()).key() == w.key())
-      seen.insert(space.complete(Config::from_json(e["config"].dump())).to_json());
+      seen.insert(searched_form(space, e["config"]).to_json());
   const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs);
   const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
@@ -239,10 +247,14 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     p.peak_gflops = fma_peak_gflops(vector_isa_of(tc.target), threads ? std::atoi(threads) : 0);
   }
   for (const Record& r : db.best(w.key(), tc.target, 1)) p.best_gflops = r.gflops;
+  // Records name the measuring CPU by its features too: the model name can be as vague as
+  // "AMD EPYC" across generations (AVX2 Zen 3, AVX-512 Zen 5).
+  const std::string host_features = Halide::get_host_target().to_string();
 
   auto record = [&](const Config& c, const std::string& strat, const std::string& status,
                     const std::string& error, const std::vector<double>& times) {
     Record r = make_record(w, tc.target, cpu_model(), c, strat, status, error, times);
+    r.cpu_features = host_features;
     r.peak_gflops = p.peak_gflops;
     r.trial = result.trials;
     r.elapsed_s = elapsed();
@@ -251,6 +263,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   };
 
   auto budget_left = [&] {
+    if (stop_requested()) return false;
     if (o.max_trials > 0 && result.trials >= o.max_trials) return false;
     if (o.max_seconds > 0 && elapsed() >= o.max_seconds) return false;
     return true;
@@ -266,17 +279,17 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     if (!db.measured(w.key(), tc.target, marker.hash_hex())) {
       ++result.trials;
       const BuildResult b = build_candidate(tc, w, marker, o.work_dir, std::max(o.build_timeout_s, 600.0), name);
-      if (!b.ok) {
-        record(marker, o.strategy, "build_error", b.error, {});
+      RunResult rr{"build_error", b.error, {}};
+      if (b.ok) rr = run_candidate(tc, b, w, o.run_timeout_s * 5, memory_bytes, o.min_time_s, o.repetitions, false);
+      if (!stop_requested() && record(marker, o.strategy, rr.status, rr.error, rr.times_ms).status != "ok")
         ++result.failures;
-      } else {
-        const RunResult rr = run_candidate(tc, b, w, o.run_timeout_s * 5, memory_bytes, o.min_time_s, o.repetitions, false);
-        if (record(marker, o.strategy, rr.status, rr.error, rr.times_ms).status != "ok") ++result.failures;
-      }
     }
     for (const Record& r : db.records())
       if (r.workload_key == w.key() && r.target == tc.target && r.strategy == o.strategy && r.ok())
         result.found = true, result.best = r;
+    result.interrupted = stop_requested();
+    std::error_code ec;
+    std::filesystem::remove_all(o.work_dir, ec);
     return result;
   }
 
@@ -290,13 +303,15 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
       const Config& c = queue[n];
       const std::string strat = label_of(c, space, o.configs, *strategy);
-      ++result.trials;
       if (!builds[n].ok) {
+        ++result.trials;
         record(c, strat, "build_error", builds[n].error, {});
         strategy->observe(c, 0);
         ++result.failures;
       } else {
         const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, o.repetitions);
+        if (stop_requested()) break;
+        ++result.trials;
         const Record r = record(c, strat, rr.status, rr.error, rr.times_ms);
         strategy->observe(c, r.ok() ? r.gflops : 0.0);
         if (!r.ok()) ++result.failures;
@@ -309,12 +324,13 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     }
   }
 
+  result.interrupted = stop_requested();
   // Noise control: re-measure the best few interleaved, so drift hits all of them alike. The
   // default config joins them: "the tune matches or beats the default" is then decided under
   // the same conditions, not against a measurement taken minutes earlier on a drifting machine.
-  auto top = o.final_remeasure > 1 ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
-  // (Compared completed, as resume does: a record older than a knob lacks it in its hash.)
-  const auto is_def = [&](const Record& r) { return space.complete(Config::from_json(r.config.dump())) == def; };
+  auto top = o.final_remeasure > 1 && !result.interrupted ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
+  // (Compared as resume does: a record older than a knob lacks it in its hash.)
+  const auto is_def = [&](const Record& r) { return searched_form(space, r.config) == def; };
   if (!top.empty() && std::none_of(top.begin(), top.end(), is_def)) {
     const auto all = db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max());
     const auto d = std::find_if(all.begin(), all.end(), is_def);
@@ -332,7 +348,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
           const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3);
           times[n].insert(times[n].end(), rr.times_ms.begin(), rr.times_ms.end());
         }
-    for (size_t n = 0; n < top.size(); ++n)
+    for (size_t n = 0; n < top.size() && !stop_requested(); ++n)
       if (!times[n].empty()) record(Config::from_json(top[n].config.dump()), "final", "ok", "", times[n]);
   }
 

@@ -39,12 +39,15 @@ struct TuneResult {
   bool found = false;
   Record best;
   int trials = 0, failures = 0;
+  bool interrupted = false;  // a stop was requested (stop_on_signals): what it cut short is not recorded
 };
 
 // The Halide target string that "host" means on this machine.
 std::string resolve_target(const std::string& target);
 std::string cpu_model();
 
+// Stops early when a stop is requested (autotune/process.h): the candidate being built or run
+// then is not recorded (a resumed tune measures it) and there is no final re-measurement.
 TuneResult tune(const TuneOptions& options, Database& db,
                 const std::function<void(const TuneProgress&)>& progress = {});
 

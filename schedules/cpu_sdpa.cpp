@@ -179,11 +179,15 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
   Func partial = f.chunk;
   partial.compute_root();
   Stage s = partial;
-  s.split(d, dO, dI, k.pv_width, k.d_tail).split(i, iO, iI, k.pv_rows, TailStrategy::RoundUp).reorder(dI, iI, dO, iO, kb, h, b);
   // Chunks in parallel inside (head, batch) in parallel: with the three fused into one loop,
   // bounds inference would see a range of chunks per task (the fused index's modulo), and the
   // PV register tile a variable size it cannot keep in registers.
-  s.fuse(h, b, task).parallel(task).parallel(kb).vectorize(dI).unroll(iI);
+  if (k.pv_stream) {  // PV at the chunk: the partial is a copy of its rows (no register tiles)
+    s.reorder(d, i, kb, h, b).fuse(h, b, task).parallel(task).parallel(kb).vectorize(d, k.vec, k.d_tail);
+  } else {
+    s.split(d, dO, dI, k.pv_width, k.d_tail).split(i, iO, iI, k.pv_rows, TailStrategy::RoundUp).reorder(dI, iI, dO, iO, kb, h, b);
+    s.fuse(h, b, task).parallel(task).parallel(kb).vectorize(dI).unroll(iI);
+  }
   const LoopLevel chunk(partial, kb);
   f.qs.compute_at(chunk).vectorize(d, k.vec, k.d_tail);
   if (f.pack_group) f.qp.compute_at(chunk).vectorize(d, k.vec, k.d_tail);

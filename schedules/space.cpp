@@ -24,6 +24,8 @@ bool spill_free(std::int64_t rows, std::int64_t cols, int num_registers) {
   return rows * cols + cols + 1 <= num_registers;
 }
 
+constexpr std::int64_t kDefaultQTile = 48;  // query rows per task of the default config
+
 }  // namespace
 
 Space::Space(const SpaceParams& p) : params_(p) {
@@ -134,7 +136,7 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "pv_width " + std::to_string(pv_width) + " does not divide head_dim " + std::to_string(D);
   if ((D == 0 || D % vec != 0) && pv_width != vec)
     return "head_dim " + std::to_string(D) + " is not a multiple of the vector width: pv_width must be vec";
-  if (q_tile % qk_rows != 0 || q_tile % pv_rows != 0)
+  if (c.get("algorithm") != 2 && (q_tile % qk_rows != 0 || q_tile % pv_rows != 0))  // split-KV tiles chunks, not q_tile
     return "q_tile " + std::to_string(q_tile) + " must be a multiple of qk_rows and pv_rows";
   if (c.get("algorithm") != 2 && c.get("k_transpose") == 0)
     return "k_transpose 0 (K read in place) is implemented for split-KV (algorithm 2) only";
@@ -238,7 +240,7 @@ Config Space::default_config() const {
   Config c;
   c.kernel = params_.kernel;
   c.knobs = {{"algorithm", 0},
-             {"q_tile", 48},
+             {"q_tile", kDefaultQTile},
              {"kv_block", cols * vec},
              {"qk_rows", rows},
              {"pv_rows", rows},
@@ -270,6 +272,7 @@ Config Space::default_config() const {
     c.knobs["kv_group_inner"] = 1;
     c.knobs["pv_kblock"] = 0;
   }
+  c = canonical(c);
   if (auto why = validate(c)) throw Error("schedule space: default config invalid: " + *why);
   return c;
 }
@@ -291,8 +294,30 @@ Config Space::complete(const Config& c) const {
   return out;
 }
 
+// Dead knobs: split-KV tiles chunks of kv_block keys, not q_tile rows; with pv_stream its PV
+// has no register tiles; attention_probs has no PV; flash with pv_kblock = kv_block is flash
+// with one register tile's keys per online-softmax step (pv_kblock 0).
+Config Space::canonical(const Config& c) const {
+  if (params_.gpu || params_.kernel == "linear") return c;
+  Config out = c;
+  const auto no_pv_tiles = [&] {
+    out.knobs["pv_rows"] = 1;
+    out.knobs["pv_width"] = params_.vector_width;
+  };
+  if (params_.kernel == "attention_probs") no_pv_tiles();
+  const std::int64_t algorithm = c.get_or("algorithm", 0);
+  if (algorithm == 2) {
+    out.knobs["q_tile"] = kDefaultQTile;
+    if (c.get_or("pv_stream", 0) != 0) no_pv_tiles();
+  }
+  if (algorithm == 1 && c.knobs.count("pv_kblock") && c.get("pv_kblock") == c.get_or("kv_block", 0))
+    out.knobs["pv_kblock"] = 0;
+  return out;
+}
+
 Config Space::sample(std::mt19937_64& rng) const {
-  // Rejection sampling is uniform over the valid configs.
+  // Each knob uniform (rejecting invalid combinations), then the dead ones fixed: every
+  // decision is drawn evenly (pv_stream 1 as often as 0, though 0 has more distinct kernels).
   for (int attempt = 0; attempt < 100000; ++attempt) {
     Config c;
     c.kernel = params_.kernel;
@@ -300,22 +325,25 @@ Config Space::sample(std::mt19937_64& rng) const {
       std::uniform_int_distribution<size_t> pick(0, k.values.size() - 1);
       c.knobs[k.name] = k.values[pick(rng)];
     }
+    c = canonical(c);
     if (!validate(c)) return c;
   }
   return default_config();
 }
 
 std::vector<Config> Space::neighbours(const Config& c) const {
+  const Config from = canonical(c);
   std::vector<Config> out;
   for (const Knob& k : knobs_) {
-    auto it = std::find(k.values.begin(), k.values.end(), c.get(k.name));
+    auto it = std::find(k.values.begin(), k.values.end(), from.get(k.name));
     const auto pos = it - k.values.begin();
     for (auto step : {-1, 1}) {
       const auto p = pos + step;
       if (p < 0 || p >= std::ptrdiff_t(k.values.size())) continue;
-      Config n = c;
+      Config n = from;
       n.knobs[k.name] = k.values[size_t(p)];
-      if (!validate(n)) out.push_back(n);
+      n = canonical(n);
+      if (n != from && !validate(n) && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
     }
   }
   return out;
@@ -330,8 +358,9 @@ Config Space::repair_or_resample(Config c, std::mt19937_64& rng) const {
 }
 
 Config Space::mutate(const Config& c, std::mt19937_64& rng) const {
+  const Config from = canonical(c);
   for (int attempt = 0; attempt < 64; ++attempt) {
-    Config m = c;
+    Config m = from;
     const int changes = std::uniform_int_distribution<int>(1, 2)(rng);
     for (int n = 0; n < changes; ++n) {
       const Knob& k = knobs_[std::uniform_int_distribution<size_t>(0, knobs_.size() - 1)(rng)];
@@ -345,7 +374,8 @@ Config Space::mutate(const Config& c, std::mt19937_64& rng) const {
         pos = std::uniform_int_distribution<std::ptrdiff_t>(0, std::ptrdiff_t(k.values.size()) - 1)(rng);
       m.knobs[k.name] = k.values[size_t(pos)];
     }
-    if (m != c && !validate(m)) return m;
+    m = canonical(m);
+    if (m != from && !validate(m)) return m;
   }
   return sample(rng);
 }
@@ -354,7 +384,7 @@ Config Space::crossover(const Config& a, const Config& b, std::mt19937_64& rng) 
   Config c = a;
   for (const Knob& k : knobs_)
     if (std::bernoulli_distribution(0.5)(rng)) c.knobs[k.name] = b.get(k.name);
-  return repair_or_resample(c, rng);
+  return canonical(repair_or_resample(c, rng));
 }
 
 }  // namespace attune::schedules

@@ -49,7 +49,11 @@ class Space {
   // `c` with knobs it lacks taken from the default config: configs tuned before a knob was
   // added keep compiling (with the knob's default), as an exported file ages.
   Config complete(const Config& c) const;
-  Config sample(std::mt19937_64& rng) const;                         // uniform over valid configs
+  // `c` with the knobs its algorithm ignores at fixed values, so that configs compiling to the
+  // same kernel are equal (the search then measures each kernel once). sample, mutate,
+  // crossover, neighbours and default_config return canonical configs.
+  Config canonical(const Config& c) const;
+  Config sample(std::mt19937_64& rng) const;                         // each knob uniform, then canonical
   Config mutate(const Config& c, std::mt19937_64& rng) const;        // 1-2 knobs moved to a neighbour value
   Config crossover(const Config& a, const Config& b, std::mt19937_64& rng) const;  // per-knob pick
   std::vector<Config> neighbours(const Config& c) const;            // valid one-step moves

@@ -305,6 +305,66 @@ TEST(Space, CompletingAnOlderConfigKeepsItsMeasuredBehaviour) {
   EXPECT_FALSE(ps.validate(ps.default_config()));
 }
 
+// Configs that compile to the same kernel are one canonical config, and every config the
+// search operators produce is canonical (so the tuner never measures one kernel twice).
+TEST(Space, ConfigsOfOneKernelAreOneCanonicalConfig) {
+  SpaceParams dp = params(128, false);
+  dp.decode = true;
+  const Space s(dp);
+  Config split = s.default_config();
+  ASSERT_EQ(split.get("algorithm"), 2);
+  EXPECT_EQ(s.canonical(split), split);
+  Config other = split;
+  other.knobs["q_tile"] = 8;  // split-KV tiles chunks, not query rows
+  EXPECT_FALSE(s.validate(other));
+  EXPECT_EQ(s.canonical(other), split);
+  other.knobs["pv_width"] = 32;  // a PV register tile: another kernel
+  EXPECT_NE(s.canonical(other), split);
+  Config streamed = split;
+  streamed.knobs["pv_stream"] = 1;
+  Config streamed2 = streamed;
+  streamed2.knobs["pv_rows"] = 4;  // pv_stream: no PV register tiles
+  streamed2.knobs["pv_width"] = 32;
+  EXPECT_EQ(s.canonical(streamed), s.canonical(streamed2));
+  EXPECT_FALSE(s.validate(s.canonical(streamed2)));
+  // Flash with pv_kblock = kv_block is flash with pv_kblock 0 (one register tile per step).
+  const Space ps(params(64, false));
+  Config flash = ps.default_config();
+  flash.knobs["algorithm"] = 1;
+  flash.knobs["pv_kblock"] = flash.get("kv_block");
+  Config flash0 = flash;
+  flash0.knobs["pv_kblock"] = 0;
+  EXPECT_EQ(ps.canonical(flash), flash0);
+  EXPECT_NE(ps.canonical(ps.default_config()).get("q_tile"), 8);  // the materialised kernel tiles q
+  Config q8 = ps.default_config();
+  q8.knobs["q_tile"] = 24;
+  EXPECT_EQ(ps.canonical(q8), q8);
+  // attention_probs has no PV.
+  SpaceParams pp = params(64, false);
+  pp.kernel = "attention_probs";
+  const Space probs(pp);
+  Config pr = probs.default_config();
+  pr.knobs["pv_rows"] = 3;
+  EXPECT_EQ(probs.canonical(pr), probs.default_config());
+  // Samples, mutations, crossovers and neighbours are canonical; a mutation is another kernel.
+  for (const Space* space : {&s, &ps, &probs}) {
+    std::mt19937_64 rng(3);
+    for (int n = 0; n < 200; ++n) {
+      const Config c = space->sample(rng);
+      EXPECT_EQ(space->canonical(c), c) << c.to_json();
+      const Config m = space->mutate(c, rng);
+      EXPECT_EQ(space->canonical(m), m) << m.to_json();
+      EXPECT_NE(m, c);
+      const Config x = space->crossover(c, m, rng);
+      EXPECT_EQ(space->canonical(x), x) << x.to_json();
+      for (const Config& nb : space->neighbours(c)) {
+        EXPECT_EQ(space->canonical(nb), nb) << nb.to_json();
+        EXPECT_NE(nb, c);
+      }
+    }
+  }
+}
+
 TEST(Space, NeighboursAreOneStepAndValid) {
   Space s(params(64, false));
   const Config c = s.default_config();

@@ -14,7 +14,9 @@
 
 #include "autotune/database.h"
 #include "autotune/fma_peak.h"
+#include "autotune/process.h"
 #include "autotune/tuner.h"
+#include "schedules/apply.h"
 
 namespace attune::autotune {
 namespace {
@@ -118,6 +120,73 @@ TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
   std::set<std::string> hashes;
   for (const Record& r : after.records())
     if (r.strategy != "final") EXPECT_TRUE(hashes.insert(r.config_hash).second) << "measured twice: " << r.config_hash;
+}
+
+// Ctrl-C (SIGINT) stops a tune cleanly: the candidate it cut short (being built or timed) is
+// not recorded as a failure, there is no final re-measurement, the work directory is gone, and
+// the tune returns (the CLI then says how to resume).
+TEST(Tuner, InterruptedTuneStopsCleanly) {
+  const std::string db_path = temp_path("interrupt.jsonl");
+  TuneOptions o = quick_tune("interrupt");
+  o.max_seconds = 3600;
+  o.min_time_s = 0.5;  // long runs: the signal often lands mid-measurement
+  const pid_t pid = fork();
+  if (pid == 0) {
+    stop_on_signals();
+    Database db(db_path);
+    const TuneResult r = tune(o, db);
+    _exit(r.interrupted && !std::filesystem::exists(o.work_dir) ? 42 : 1);
+  }
+  for (int waited = 0; waited < 600; ++waited) {
+    usleep(100000);
+    if (Database(db_path).records().size() >= 2) break;
+  }
+  kill(pid, SIGINT);
+  int status = 0;
+  for (int waited = 0; waited < 600 && waitpid(pid, &status, WNOHANG) == 0; ++waited) usleep(100000);
+  if (kill(pid, 0) == 0) {  // still running after a minute: a stop that does not stop
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL() << "the tune did not stop within a minute of SIGINT";
+  }
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 42) << "not reported as interrupted, or the work directory is left";
+  const Database db(db_path);
+  ASSERT_GE(db.records().size(), 2u);
+  for (const Record& r : db.records()) {
+    EXPECT_NE(r.strategy, "final");
+    EXPECT_EQ(r.error.find("interrupted"), std::string::npos) << r.error;
+    EXPECT_EQ(r.error.find("signal 9"), std::string::npos) << r.error;
+  }
+}
+
+// A kernel is measured once: a config that differs from a measured one only in knobs its
+// algorithm ignores (split-KV tiles chunks, not q_tile rows) is not measured again, even when
+// asked for by name; the tune goes on to the next candidate (the default config).
+TEST(Tuner, ConfigsOfAMeasuredKernelAreNotMeasuredAgain) {
+  const std::string db_path = temp_path("canonical.jsonl");
+  Database db(db_path);
+  TuneOptions o = quick_tune("canonical");
+  o.final_remeasure = 0;
+  o.max_trials = 1;
+  schedules::Config split =
+      schedules::space_for_target("sdpa", Halide::get_host_target(), 64, false).default_config();
+  split.knobs["algorithm"] = 2;
+  split.knobs["pv_kblock"] = 0;
+  split.knobs["q_tile"] = 64;
+  split.knobs["qk_rows"] = 2;  // split-KV QK tiles: 2 rows x 4 vectors of keys
+  split.knobs["kv_block"] = 64;
+  o.configs = {split};
+  tune(o, db);
+  ASSERT_EQ(db.records().size(), 1u);
+  EXPECT_EQ(db.records()[0].strategy, "given");
+  split.knobs["q_tile"] = 32;
+  o.configs = {split};
+  tune(o, db);
+  ASSERT_EQ(db.records().size(), 2u);
+  EXPECT_EQ(db.records()[1].strategy, "default") << db.records()[1].config.dump();
+  // Records name the measuring CPU by its features (the ISA the host target has).
+  EXPECT_EQ(Database(db_path).records()[1].cpu_features, Halide::get_host_target().to_string());
 }
 
 // Records measured with older kernels describe other code: kept in the file, but neither
