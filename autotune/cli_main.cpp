@@ -199,7 +199,8 @@ void print_progress(const TuneProgress& p, const std::string& label, bool tty) {
 int cmd_tune(int argc, char** argv) {
   Args a("tune", "Search the schedule space for a workload on this machine; every candidate is built, "
                  "checked against the double reference and timed in an isolated process, and recorded "
-                 "in the database. Re-running resumes: measured configs are not measured again.");
+                 "in the database. Ctrl-C stops it cleanly; re-running resumes: measured configs are not "
+                 "measured again.");
   shape_flags(a.opt("kernel", "sdpa",
                     "kernel: sdpa, attention_probs, or linear (the multi-head attention layer's projection "
                     "GEMM: --shape BxHxSxSxD projects [B, S, H*D] inputs to H heads of D)"))
