@@ -124,6 +124,15 @@ std::vector<BuildResult> build_all(const Toolchain& tc, const Workload& w, const
   return builds;
 }
 
+// Removes a tune's work directory (the candidates' builds) however the tune ends.
+struct WorkDirCleanup {
+  const std::string& dir;
+  ~WorkDirCleanup() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+
 }  // namespace
 
 long long run_memory_cap(const std::string& target, long long memory_bytes) {
@@ -134,6 +143,7 @@ long long run_memory_cap(const std::string& target, long long memory_bytes) {
 
 BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string& dir) {
   if (o.max_trials <= 0) throw Error("attune tune --batch-out: give the batch size as a trial budget (--budget 40)");
+  const WorkDirCleanup cleanup{o.work_dir};
   const Workload& w = o.workload;
   Toolchain tc = o.toolchain;
   tc.target = resolve_target(tc.target);
@@ -193,8 +203,6 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   std::filesystem::permissions(dir + "/run.sh", std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
                                                     std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
                                                     std::filesystem::perms::others_exec);
-  std::error_code ec;
-  std::filesystem::remove_all(o.work_dir, ec);
   return summary;
 }
 
@@ -226,6 +234,7 @@ Record make_record(const Workload& w, const std::string& target, const std::stri
 
 TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(const TuneProgress&)>& progress) {
   if (o.max_trials <= 0 && o.max_seconds <= 0) throw Error("attune tune: give a budget (--budget)");
+  const WorkDirCleanup cleanup{o.work_dir};
   const Workload& w = o.workload;
   Toolchain tc = o.toolchain;
   tc.target = resolve_target(tc.target);
@@ -291,8 +300,6 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
       if (r.workload_key == w.key() && r.target == tc.target && r.strategy == o.strategy && r.ok())
         result.found = true, result.best = r;
     result.interrupted = stop_requested();
-    std::error_code ec;
-    std::filesystem::remove_all(o.work_dir, ec);
     return result;
   }
 
@@ -327,11 +334,10 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     }
   }
 
-  result.interrupted = stop_requested();
   // Noise control: re-measure the best few interleaved, so drift hits all of them alike. The
   // default config joins them: "the tune matches or beats the default" is then decided under
   // the same conditions, not against a measurement taken minutes earlier on a drifting machine.
-  auto top = o.final_remeasure > 1 && !result.interrupted ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
+  auto top = o.final_remeasure > 1 && !stop_requested() ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
   // (Compared as resume does: a record older than a knob lacks it in its hash.)
   const auto is_def = [&](const Record& r) { return searched_form(space, r.config) == def; };
   if (!top.empty() && std::none_of(top.begin(), top.end(), is_def)) {
@@ -361,8 +367,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     result.found = true;
     result.best = best.front();
   }
-  std::error_code ec;
-  std::filesystem::remove_all(o.work_dir, ec);
+  result.interrupted = stop_requested();  // also when the stop came during the final round
   return result;
 }
 
