@@ -224,6 +224,9 @@ int cmd_tune(int argc, char** argv) {
             "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured first, "
             "before the default config and the strategy's proposals (recorded as strategy 'given'); "
             "several --config flags are measured in the order given")
+      .opt("transfer", "4",
+           "after the default config, measure the best configs of up to N other workloads in the database "
+           "(same kernel and target, nearest shapes first; recorded as strategy 'transfer'); 0: none")
       .opt("batch-out", "",
            "offline batch for a machine without Halide (e.g. a GPU box): build --budget N candidates "
            "into this directory instead of running them; there, DIR/run.sh checks and times them; "
@@ -264,6 +267,7 @@ int cmd_tune(int argc, char** argv) {
     o.seed = std::uint64_t(a.get_int("seed"));
     o.min_time_s = std::stod(a.get("min-time"));
     o.final_remeasure = a.get_int("remeasure");
+    o.transfer = a.get_int("transfer");
     o.work_dir = std::filesystem::temp_directory_path().string() + "/attune-tune-" + std::to_string(getpid());
     // The candidates' Halide runtime sizes its thread pool from HL_NUM_THREADS (inherited).
     const int threads = a.get_int("threads");

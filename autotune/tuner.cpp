@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -76,15 +77,53 @@ std::set<std::string> resume(const Database& db, const Workload& w, const std::s
   return seen;
 }
 
+bool is_decode(const Workload& w) { return w.seq_q <= kDecodeMaxSeqQ; }
+
+// The space searched for `w`: its shape known, canonical() folds the knobs it makes dead.
 schedules::Space space_of(const Workload& w, const std::string& target) {
-  return schedules::space_for_target(w.kernel, Halide::Target(target), w.head_dim, w.causal, w.seq_q <= kDecodeMaxSeqQ);
+  schedules::SpaceParams p =
+      schedules::space_for_target(w.kernel, Halide::Target(target), w.head_dim, w.causal, is_decode(w)).params();
+  p.seq_kv = w.seq_kv;
+  p.kv_group = w.num_heads / w.kv_heads();
+  return schedules::Space(p);
+}
+
+// How far apart two workloads are for transfer: causality and head_dim first, then GQA and
+// masking, then the ratios of their lengths and batch.
+double workload_distance(const Workload& a, const Workload& b) {
+  const auto log_ratio = [](int x, int y) { return std::abs(std::log2(double(x) / double(y))); };
+  const auto gqa = [](const Workload& w) { return w.kv_heads() < w.num_heads; };
+  return 8.0 * (a.causal != b.causal) + 4.0 * (a.head_dim != b.head_dim) + 2.0 * (gqa(a) != gqa(b)) +
+         1.0 * (a.mask != b.mask) + log_ratio(a.seq_q, b.seq_q) + log_ratio(a.seq_kv, b.seq_kv) +
+         log_ratio(a.batch, b.batch);
+}
+
+// Transfer, as a person re-tuning seeds a new shape with the last best: the best config of
+// each other workload of this kernel measured for this target, nearest workloads first, as far
+// as it is valid in this workload's space (in its canonical form); up to n of them. Decode and
+// prefill do not transfer to each other (split-KV chunks against query tiles).
+std::vector<Config> transfer_configs(const Database& db, const Workload& w, const std::string& target,
+                                     const schedules::Space& space, int n) {
+  std::vector<std::pair<double, Config>> near;
+  if (n > 0)
+    for (const Record& r : db.best_per_workload(target)) {
+      const Workload other = Workload::from_json(r.workload.dump());
+      if (r.workload_key == w.key() || other.kernel != w.kernel || is_decode(other) != is_decode(w)) continue;
+      const Config c = searched_form(space, r.config);
+      if (!space.validate(c)) near.emplace_back(workload_distance(w, other), c);
+    }
+  std::stable_sort(near.begin(), near.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Config> out;
+  for (const auto& [distance, c] : near)
+    if (out.size() < size_t(n) && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  return out;
 }
 
 // The next candidates: the caller's `given` configs (asked for by name: measured even with a
-// budget of one), the default config (the baseline every tune must match or beat), then the
-// strategy's proposals.
+// budget of one), the default config (the baseline every tune must match or beat), the
+// transferred configs, then the strategy's proposals.
 std::vector<Config> next_candidates(const schedules::Space& space, SearchStrategy& strategy, std::set<std::string>& seen,
-                                    size_t want, const std::vector<Config>& given = {}) {
+                                    size_t want, const std::vector<Config>& given, const std::vector<Config>& transfer) {
   std::vector<Config> queue;
   const auto add = [&](const Config& c) {
     if (queue.size() < want && !seen.count(c.to_json()) && std::find(queue.begin(), queue.end(), c) == queue.end())
@@ -96,18 +135,21 @@ std::vector<Config> next_candidates(const schedules::Space& space, SearchStrateg
     add(space.canonical(c));
   }
   add(space.default_config());
+  for (const Config& c : transfer) add(c);
   for (const Config& c : strategy.propose(want, seen))
     if (queue.size() < want) queue.push_back(c);
   for (const Config& c : queue) seen.insert(c.to_json());
   return queue;
 }
 
-// The strategy label of a candidate's record: "default", "given" (--config) or the strategy's.
+// The strategy label of a candidate's record: "default", "given" (--config), "transfer" or
+// the strategy's.
 std::string label_of(const Config& c, const schedules::Space& space, const std::vector<Config>& given,
-                     const SearchStrategy& strategy) {
+                     const std::vector<Config>& transfer, const SearchStrategy& strategy) {
   if (c == space.default_config()) return "default";
   for (const Config& g : given)
     if (searched_form(space, g) == c) return "given";
+  if (std::find(transfer.begin(), transfer.end(), c) != transfer.end()) return "transfer";
   return strategy.name();
 }
 
@@ -157,7 +199,8 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
     if (!e.is_discarded() && e.value("target", "") == tc.target && e.contains("workload") &&
         Workload::from_json(e["workload"].dump()).key() == w.key())
       seen.insert(searched_form(space, e["config"]).to_json());
-  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs);
+  const std::vector<Config> transfer = transfer_configs(db, w, tc.target, space, o.transfer);
+  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs, transfer);
   const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
   std::filesystem::create_directories(dir + "/candidates");
@@ -165,7 +208,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   std::ofstream out(batch_file(dir), std::ios::app);
   BatchSummary summary;
   for (size_t n = 0; n < queue.size(); ++n) {
-    const std::string strat = label_of(queue[n], space, o.configs, *strategy);
+    const std::string strat = label_of(queue[n], space, o.configs, transfer, *strategy);
     if (!builds[n].ok) {
       Record r = make_record(w, tc.target, cpu_model(), queue[n], strat, "build_error", builds[n].error, {});
       db.append(r);
@@ -241,6 +284,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   const schedules::Space space = space_of(w, tc.target);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
   std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
+  const std::vector<Config> transfer = transfer_configs(db, w, tc.target, space, o.transfer);
   const long long memory_bytes = run_memory_cap(tc.target, o.memory_bytes);
 
   const auto start = std::chrono::steady_clock::now();
@@ -305,14 +349,15 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
 
   const Config def = space.default_config();
   while (budget_left()) {
-    const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs);
+    const std::vector<Config> queue =
+        next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs, transfer);
     if (queue.empty()) break;  // space exhausted
     // Build in parallel (each build is its own process), then run one at a time.
     const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
     for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
       const Config& c = queue[n];
-      const std::string strat = label_of(c, space, o.configs, *strategy);
+      const std::string strat = label_of(c, space, o.configs, transfer, *strategy);
       if (!builds[n].ok) {
         ++result.trials;
         record(c, strat, "build_error", builds[n].error, {});

@@ -26,7 +26,10 @@ struct TuneOptions {
   double build_timeout_s = 180, run_timeout_s = 60;
   long long memory_bytes = 8ll << 30;
   int final_remeasure = 3;   // top candidates re-measured interleaved at the end
-  std::vector<schedules::Config> configs;  // measured first (after the default), e.g. hand-picked ones
+  std::vector<schedules::Config> configs;  // measured first (before the default), e.g. hand-picked ones
+  // Transfer: after the default, the best configs of up to this many other workloads of the
+  // database (same kernel and target, nearest shapes first) that are valid here.
+  int transfer = 4;
 };
 
 struct TuneProgress {

@@ -296,7 +296,10 @@ Config Space::complete(const Config& c) const {
 
 // Dead knobs: split-KV tiles chunks of kv_block keys, not q_tile rows; with pv_stream its PV
 // has no register tiles; attention_probs has no PV; flash with pv_kblock = kv_block is flash
-// with one register tile's keys per online-softmax step (pv_kblock 0).
+// with one register tile's keys per online-softmax step (pv_kblock 0). For a known workload
+// also: GQA packing of a dense workload (a group of one head), and materialised PV blocks of
+// at least seq_kv keys (one block whose loop stops at seq_kv: the smallest such block size).
+// Flash blocks are not folded so: a flash block computes scores for all its keys.
 Config Space::canonical(const Config& c) const {
   if (params_.gpu || params_.kernel == "linear") return c;
   Config out = c;
@@ -312,6 +315,14 @@ Config Space::canonical(const Config& c) const {
   }
   if (algorithm == 1 && c.knobs.count("pv_kblock") && c.get("pv_kblock") == c.get_or("kv_block", 0))
     out.knobs["pv_kblock"] = 0;
+  if (params_.kv_group == 1 && c.knobs.count("kv_group_inner")) out.knobs["kv_group_inner"] = 0;
+  if (algorithm == 0 && params_.seq_kv > 0 && c.get_or("pv_kblock", 0) >= params_.seq_kv) {
+    const auto knob = std::find_if(knobs_.begin(), knobs_.end(), [](const Knob& k) { return k.name == "pv_kblock"; });
+    if (knob != knobs_.end()) {
+      const auto block = std::lower_bound(knob->values.begin(), knob->values.end(), std::int64_t(params_.seq_kv));
+      if (block != knob->values.end()) out.knobs["pv_kblock"] = *block;
+    }
+  }
   return out;
 }
 

@@ -28,6 +28,11 @@ struct SpaceParams {
   int vector_width = 16; // floats per native vector (16 AVX-512, 8 AVX2, 4 SSE)
   int num_registers = 32;  // vector registers (32 AVX-512, 16 otherwise)
   bool gpu = false;        // a GPU target (CUDA, OpenCL): block/thread knobs, not vector/register ones
+  // The one workload the space is searched for, where known (the tuner; 0 = any, as the AOT
+  // build compiles a kernel for a bucket of shapes): canonical() also folds knobs this shape
+  // makes dead.
+  int seq_kv = 0;
+  int kv_group = 0;  // query heads per KV head (1: dense, no GQA packing to do)
 };
 
 class Space {

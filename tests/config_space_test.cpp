@@ -365,6 +365,53 @@ TEST(Space, ConfigsOfOneKernelAreOneCanonicalConfig) {
   }
 }
 
+// Searched for one workload, the space also folds what its shape makes dead: GQA packing
+// of a dense workload, materialised PV blocks past seq_kv (one block either way). Flash blocks
+// are kept: a flash block computes scores for all its keys.
+TEST(Space, AKnownWorkloadFoldsTheKnobsItsShapeMakesDead) {
+  SpaceParams dp = params(64, false);
+  dp.decode = true;
+  dp.kv_group = 1;
+  const Space dense(dp);
+  Config packed = dense.default_config();
+  ASSERT_EQ(packed.get("algorithm"), 2);
+  EXPECT_EQ(packed.get("kv_group_inner"), 0);
+  packed.knobs["kv_group_inner"] = 1;
+  EXPECT_EQ(dense.canonical(packed), dense.default_config());
+  dp.kv_group = 4;  // GQA: packing is a decision
+  EXPECT_EQ(Space(dp).canonical(packed), packed);
+
+  SpaceParams cp = params(64, false);
+  cp.seq_kv = 77;
+  const Space cross(cp);
+  Config m = cross.default_config();
+  ASSERT_EQ(m.get("algorithm"), 0);
+  m.knobs["pv_kblock"] = 512;
+  Config m128 = m;
+  m128.knobs["pv_kblock"] = 128;
+  EXPECT_EQ(cross.canonical(m), m128);
+  Config m64 = m;
+  m64.knobs["pv_kblock"] = 64;  // two blocks: another kernel
+  EXPECT_EQ(cross.canonical(m64), m64);
+  Config flash = m;
+  flash.knobs["algorithm"] = 1;
+  EXPECT_EQ(cross.canonical(flash), flash);
+  cp.seq_kv = 0;  // any shape (the AOT build): nothing folded
+  EXPECT_EQ(Space(cp).canonical(m), m);
+  // The search operators stay canonical and valid under these folds.
+  for (const Space* space : {&dense, &cross}) {
+    std::mt19937_64 rng(5);
+    for (int n = 0; n < 200; ++n) {
+      const Config c = space->sample(rng);
+      EXPECT_EQ(space->canonical(c), c) << c.to_json();
+      EXPECT_FALSE(space->validate(c)) << c.to_json();
+      const Config mu = space->mutate(c, rng);
+      EXPECT_EQ(space->canonical(mu), mu) << mu.to_json();
+      EXPECT_NE(mu, c);
+    }
+  }
+}
+
 TEST(Space, NeighboursAreOneStepAndValid) {
   Space s(params(64, false));
   const Config c = s.default_config();

@@ -189,6 +189,53 @@ TEST(Tuner, ConfigsOfAMeasuredKernelAreNotMeasuredAgain) {
   EXPECT_EQ(Database(db_path).records()[1].cpu_features, Halide::get_host_target().to_string());
 }
 
+// A new workload starts from what the database learned on others: after the default, the
+// best config of another workload of the same kernel and target is measured ("transfer");
+// workloads of another target or algorithm class (decode) are not transferred, and
+// --transfer 0 measures the strategy's proposals instead.
+TEST(Tuner, NewWorkloadStartsFromTheBestOfOtherWorkloads) {
+  Database db(temp_path("transfer.jsonl"));
+  TuneOptions o = quick_tune("transfer");
+  o.final_remeasure = 0;
+  o.max_trials = 4;
+  o.strategy = "random";
+  const std::string target = resolve_target("host");
+  const schedules::Space space = schedules::space_for_target("sdpa", Halide::Target(target), 64, false);
+  schedules::Config near = space.default_config(), far = near, decode = near, elsewhere = near;
+  near.knobs["q_tile"] = 24;
+  far.knobs["q_tile"] = 96;
+  decode.knobs["pv_kblock"] = 256;
+  elsewhere.knobs["pv_kblock"] = 64;
+  const auto measured = [&](const Workload& w, const std::string& on, const schedules::Config& c, double ms) {
+    db.append(make_record(w, on, "test", c, "given", "ok", "", {ms}));
+  };
+  Workload longer = o.workload, longest = o.workload, one_row = o.workload;
+  longer.seq_q = longer.seq_kv = 512;
+  longest.seq_q = longest.seq_kv = 4096;
+  one_row.seq_q = 1;
+  measured(longest, target, far, 1.0);
+  measured(longer, target, near, 1.0);
+  measured(one_row, target, decode, 0.01);                  // decode: another algorithm class
+  measured(longer, "x86-64-linux-sse41", elsewhere, 0.5);  // another target
+  tune(o, db);
+  ASSERT_EQ(db.records().size(), 8u);
+  const auto config_of = [&](size_t n) { return schedules::Config::from_json(db.records()[n].config.dump()); };
+  EXPECT_EQ(db.records()[4].strategy, "default");
+  EXPECT_EQ(db.records()[5].strategy, "transfer");
+  EXPECT_EQ(config_of(5), near) << db.records()[5].config.dump();
+  EXPECT_EQ(db.records()[6].strategy, "transfer");
+  EXPECT_EQ(config_of(6), far) << db.records()[6].config.dump();
+  EXPECT_EQ(db.records()[7].strategy, "random");
+
+  o.transfer = 0;
+  o.max_trials = 2;
+  o.workload.seq_q = o.workload.seq_kv = 128;
+  tune(o, db);
+  ASSERT_EQ(db.records().size(), 10u);
+  EXPECT_EQ(db.records()[8].strategy, "default");
+  EXPECT_EQ(db.records()[9].strategy, "random");
+}
+
 // Records measured with older kernels describe other code: kept in the file, but neither
 // resumed from (measured again) nor reported as best.
 TEST(Database, RecordsOfOtherKernelVersionsAreNotUsed) {
