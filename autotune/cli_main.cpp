@@ -225,8 +225,9 @@ int cmd_tune(int argc, char** argv) {
             "before the default config and the strategy's proposals (recorded as strategy 'given'); "
             "several --config flags are measured in the order given")
       .opt("transfer", "4",
-           "after the default config, measure the best configs of up to N other workloads in the database "
-           "(same kernel and target, nearest shapes first; recorded as strategy 'transfer'); 0: none")
+           "learn from up to N other workloads in the database (same kernel and target, nearest shapes "
+           "first): their best configs are measured after the default (recorded as strategy 'transfer') "
+           "and their measurements train the model strategy's cost model; 0: none")
       .opt("batch-out", "",
            "offline batch for a machine without Halide (e.g. a GPU box): build --budget N candidates "
            "into this directory instead of running them; there, DIR/run.sh checks and times them; "

@@ -78,9 +78,12 @@ class EvolutionarySearch : public StrategyBase {
   }
 };
 
-// Cost model: ridge regression of log(GFLOP/s) on one-hot knob values and pairwise
-// products of the tile knobs, refit on every observation. Each round ranks a large pool of
-// evolutionary and random candidates and measures the top ones (plus some exploration).
+// Cost model: ridge regression of log(GFLOP/s relative to the workload's best) on one-hot
+// knob values and pairwise products of the tile knobs, refit on every observation. Each round
+// ranks a large pool of evolutionary and random candidates and measures the top ones (plus
+// some exploration). Related workloads' measurements are rows too, together weighing as
+// kRelatedWeight of this workload's, so the model ranks from the first round and this
+// workload's own measurements take over as they come.
 class ModelSearch : public EvolutionarySearch {
  public:
   using EvolutionarySearch::EvolutionarySearch;
@@ -91,8 +94,13 @@ class ModelSearch : public EvolutionarySearch {
     fit();
   }
 
+  void observe_related(const std::vector<std::pair<Config, double>>& measured) override {
+    for (const auto& [c, y] : relative_log_gflops(measured)) related_.emplace_back(features(c), y);
+    fit();
+  }
+
   std::vector<Config> propose(size_t n, const std::set<std::string>& seen) override {
-    if (history_.size() < 8) return EvolutionarySearch::propose(n, seen);
+    if (history_.size() < 8 && related_.empty()) return EvolutionarySearch::propose(n, seen);
     std::vector<Config> pool = EvolutionarySearch::propose(64, seen);
     for (Config& c : fresh(64, seen, [&] { return space_.sample(rng_); })) pool.push_back(c);
     std::sort(pool.begin(), pool.end(), [&](const Config& a, const Config& b) { return predict(a) > predict(b); });
@@ -130,20 +138,32 @@ class ModelSearch : public EvolutionarySearch {
     return y;
   }
 
+  static constexpr double kRelatedWeight = 16;  // all related rows together, in this workload's rows
+  std::vector<std::pair<std::vector<double>, double>> related_;  // features, relative log GFLOP/s
+
+  // log(GFLOP/s / the best of them); failures at half the slowest (they rank low).
+  static std::vector<std::pair<Config, double>> relative_log_gflops(const std::vector<std::pair<Config, double>>& measured) {
+    double best = 0, worst = 0;
+    for (const auto& [c, g] : measured)
+      if (g > 0) best = std::max(best, g), worst = worst > 0 ? std::min(worst, g) : g;
+    std::vector<std::pair<Config, double>> out;
+    if (best > 0)
+      for (const auto& [c, g] : measured) out.emplace_back(c, std::log((g > 0 ? g : worst * 0.5) / best));
+    return out;
+  }
+
   void fit() {
     const size_t m = features(space_.default_config()).size();
     std::vector<double> A(m * m, 0.0), rhs(m, 0.0);
-    double worst = 1e-3;
-    for (const auto& [c, g] : history_)
-      if (g > 0) worst = std::min(worst == 1e-3 ? g : worst, g);
-    for (const auto& [c, g] : history_) {
-      const auto f = features(c);
-      const double y = std::log(std::max(g > 0 ? g : worst * 0.5, 1e-3));  // failures rank low
+    const auto add_row = [&](const std::vector<double>& f, double y, double weight) {
       for (size_t i = 0; i < m; ++i) {
-        rhs[i] += f[i] * y;
-        for (size_t j = 0; j < m; ++j) A[i * m + j] += f[i] * f[j];
+        rhs[i] += weight * f[i] * y;
+        for (size_t j = 0; j < m; ++j) A[i * m + j] += weight * f[i] * f[j];
       }
-    }
+    };
+    for (const auto& [c, y] : relative_log_gflops(history_)) add_row(features(c), y, 1.0);
+    const double related_weight = std::min(1.0, kRelatedWeight / double(std::max<size_t>(1, related_.size())));
+    for (const auto& [f, y] : related_) add_row(f, y, related_weight);
     for (size_t i = 0; i < m; ++i) A[i * m + i] += 0.1;  // ridge
     // Gaussian elimination with partial pivoting (m is a few dozen).
     for (size_t col = 0; col < m; ++col) {

@@ -19,6 +19,9 @@ class SearchStrategy {
   virtual std::vector<schedules::Config> propose(size_t n, const std::set<std::string>& seen) = 0;
   // A measurement: gflops > 0, or 0 for a failed candidate.
   virtual void observe(const schedules::Config& c, double gflops) = 0;
+  // The measurements of a related workload (configs in this space's form), for strategies that
+  // learn from them (the cost model ranks with them before this workload has its own).
+  virtual void observe_related(const std::vector<std::pair<schedules::Config, double>>& measured) { (void)measured; }
 };
 
 // "random", "evolutionary" or "model" (Ansor-style: a learned cost model ranks candidates).

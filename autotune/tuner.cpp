@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -98,25 +99,47 @@ double workload_distance(const Workload& a, const Workload& b) {
          log_ratio(a.batch, b.batch);
 }
 
-// Transfer, as a person re-tuning seeds a new shape with the last best: the best config of
-// each other workload of this kernel measured for this target, nearest workloads first, as far
-// as it is valid in this workload's space (in its canonical form); up to n of them. Decode and
-// prefill do not transfer to each other (split-KV chunks against query tiles).
-std::vector<Config> transfer_configs(const Database& db, const Workload& w, const std::string& target,
-                                     const schedules::Space& space, int n) {
-  std::vector<std::pair<double, Config>> near;
-  if (n > 0)
-    for (const Record& r : db.best_per_workload(target)) {
+// The n workloads of the database nearest to `w` (same kernel and target; decode and prefill
+// apart: split-KV chunks against query tiles), nearest first.
+std::vector<std::string> related_workloads(const Database& db, const Workload& w, const std::string& target, int n) {
+  std::map<std::string, double> distance;
+  for (const Record& r : db.records())
+    if (r.target == target && r.workload_key != w.key() && !distance.count(r.workload_key)) {
       const Workload other = Workload::from_json(r.workload.dump());
-      if (r.workload_key == w.key() || other.kernel != w.kernel || is_decode(other) != is_decode(w)) continue;
-      const Config c = searched_form(space, r.config);
-      if (!space.validate(c)) near.emplace_back(workload_distance(w, other), c);
+      if (other.kernel == w.kernel && is_decode(other) == is_decode(w))
+        distance[r.workload_key] = workload_distance(w, other);
     }
-  std::stable_sort(near.begin(), near.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Config> out;
-  for (const auto& [distance, c] : near)
-    if (out.size() < size_t(n) && std::find(out.begin(), out.end(), c) == out.end()) out.push_back(c);
+  std::vector<std::pair<double, std::string>> near;
+  for (const auto& [key, d] : distance) near.emplace_back(d, key);
+  std::sort(near.begin(), near.end());
+  std::vector<std::string> out;
+  for (const auto& [d, key] : near)
+    if (out.size() < size_t(std::max(0, n))) out.push_back(key);
   return out;
+}
+
+// Transfer, as a person re-tuning seeds a new shape with the last best: all measurements of
+// the related workloads teach the strategy (its cost model ranks with them before this
+// workload has its own), and their best configs, as far as they are valid in this workload's
+// space (in its canonical form), are returned to be measured first.
+std::vector<Config> transfer_from(const Database& db, const std::vector<std::string>& related, const std::string& target,
+                                  const schedules::Space& space, SearchStrategy& strategy) {
+  std::vector<Config> best;
+  for (const std::string& key : related) {
+    std::vector<std::pair<Config, double>> measured;
+    for (const Record& r : db.records())
+      if (r.workload_key == key && r.target == target && r.strategy != "final" &&
+          r.strategy.rfind("autoscheduler:", 0) != 0) {
+        const Config c = searched_form(space, r.config);
+        if (!space.validate(c)) measured.emplace_back(c, r.ok() ? r.gflops : 0.0);
+      }
+    strategy.observe_related(measured);
+    for (const Record& r : db.best(key, target, 1)) {
+      const Config c = searched_form(space, r.config);
+      if (!space.validate(c) && std::find(best.begin(), best.end(), c) == best.end()) best.push_back(c);
+    }
+  }
+  return best;
 }
 
 // The next candidates: the caller's `given` configs (asked for by name: measured even with a
@@ -199,8 +222,9 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
     if (!e.is_discarded() && e.value("target", "") == tc.target && e.contains("workload") &&
         Workload::from_json(e["workload"].dump()).key() == w.key())
       seen.insert(searched_form(space, e["config"]).to_json());
-  const std::vector<Config> transfer = transfer_configs(db, w, tc.target, space, o.transfer);
-  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs, transfer);
+  const std::vector<Config> transferred =
+      transfer_from(db, related_workloads(db, w, tc.target, o.transfer), tc.target, space, *strategy);
+  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs, transferred);
   const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
   std::filesystem::create_directories(dir + "/candidates");
@@ -208,7 +232,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   std::ofstream out(batch_file(dir), std::ios::app);
   BatchSummary summary;
   for (size_t n = 0; n < queue.size(); ++n) {
-    const std::string strat = label_of(queue[n], space, o.configs, transfer, *strategy);
+    const std::string strat = label_of(queue[n], space, o.configs, transferred, *strategy);
     if (!builds[n].ok) {
       Record r = make_record(w, tc.target, cpu_model(), queue[n], strat, "build_error", builds[n].error, {});
       db.append(r);
@@ -284,7 +308,8 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   const schedules::Space space = space_of(w, tc.target);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
   std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
-  const std::vector<Config> transfer = transfer_configs(db, w, tc.target, space, o.transfer);
+  const std::vector<Config> transferred =
+      transfer_from(db, related_workloads(db, w, tc.target, o.transfer), tc.target, space, *strategy);
   const long long memory_bytes = run_memory_cap(tc.target, o.memory_bytes);
 
   const auto start = std::chrono::steady_clock::now();
@@ -350,14 +375,14 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   const Config def = space.default_config();
   while (budget_left()) {
     const std::vector<Config> queue =
-        next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs, transfer);
+        next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs, transferred);
     if (queue.empty()) break;  // space exhausted
     // Build in parallel (each build is its own process), then run one at a time.
     const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
     for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
       const Config& c = queue[n];
-      const std::string strat = label_of(c, space, o.configs, transfer, *strategy);
+      const std::string strat = label_of(c, space, o.configs, transferred, *strategy);
       if (!builds[n].ok) {
         ++result.trials;
         record(c, strat, "build_error", builds[n].error, {});

@@ -27,8 +27,9 @@ struct TuneOptions {
   long long memory_bytes = 8ll << 30;
   int final_remeasure = 3;   // top candidates re-measured interleaved at the end
   std::vector<schedules::Config> configs;  // measured first (before the default), e.g. hand-picked ones
-  // Transfer: after the default, the best configs of up to this many other workloads of the
-  // database (same kernel and target, nearest shapes first) that are valid here.
+  // Transfer from up to this many other workloads of the database (same kernel and target,
+  // nearest shapes first): their best configs are measured after the default, and all their
+  // measurements teach the strategy's cost model (the model strategy).
   int transfer = 4;
 };
 
