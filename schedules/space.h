@@ -1,5 +1,5 @@
 // Space: the knobs of a kernel's schedule for a target class, their domains and the
-// constraints between them. Operations the tuner needs: size, uniform sampling of valid
+// constraints between them. Operations the tuner needs: size, random sampling of valid
 // configs, neighbours/mutation, crossover, validation with a reason. No Halide here.
 #pragma once
 
@@ -58,7 +58,9 @@ class Space {
   // same kernel are equal (the search then measures each kernel once). sample, mutate,
   // crossover, neighbours and default_config return canonical configs.
   Config canonical(const Config& c) const;
-  Config sample(std::mt19937_64& rng) const;                         // each knob uniform, then canonical
+  // A valid canonical config: the algorithm drawn 8:1 for the workload class's own (split-KV
+  // for decode, query tiles otherwise), then every other knob uniform.
+  Config sample(std::mt19937_64& rng) const;
   Config mutate(const Config& c, std::mt19937_64& rng) const;        // 1-2 knobs moved to a neighbour value
   Config crossover(const Config& a, const Config& b, std::mt19937_64& rng) const;  // per-knob pick
   std::vector<Config> neighbours(const Config& c) const;            // valid one-step moves
