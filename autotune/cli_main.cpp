@@ -434,8 +434,11 @@ int cmd_plot(int argc, char** argv) {
   Database db(a.get("db"));
   const std::string dir = std::filesystem::temp_directory_path().string() + "/attune-plot-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
-  // One data file per (workload, strategy): trial, elapsed, best-so-far.
+  // One data file per (workload, strategy): trial, elapsed, best-so-far. A tune's hand-picked
+  // (`given`) and transferred configs are the first trials of the strategy it searched with
+  // (the one whose records follow them), so its curve is the whole tune's best-so-far.
   std::map<std::pair<std::string, std::string>, std::vector<const Record*>> series;
+  std::map<std::string, std::vector<const Record*>> leading;  // workload -> given/transfer not yet followed
   std::map<std::string, std::map<std::string, double>> lines;  // workload -> baseline -> GFLOP/s
   for (const Record& r : db.records()) {
     if (r.strategy == "default" || r.strategy.rfind("autoscheduler:", 0) == 0) {
@@ -444,8 +447,18 @@ int cmd_plot(int argc, char** argv) {
     }
     if (r.peak_gflops > 0) lines[r.workload_key]["FMA peak"] = std::max(lines[r.workload_key]["FMA peak"], r.peak_gflops);
     if (r.strategy == "final") continue;
-    series[{r.workload_key, r.strategy}].push_back(&r);
+    if (r.strategy == "given" || r.strategy == "transfer") {
+      leading[r.workload_key].push_back(&r);
+      continue;
+    }
+    std::vector<const Record*>& s = series[{r.workload_key, r.strategy}];
+    std::vector<const Record*>& first = leading[r.workload_key];
+    s.insert(s.end(), first.begin(), first.end());
+    first.clear();
+    s.push_back(&r);
   }
+  for (const auto& [workload, recs] : leading)  // a tune of given configs only
+    for (const Record* r : recs) series[{workload, r->strategy}].push_back(r);
   if (!a.get("bench").empty())
     for (const auto& [key, peers] : bench_peers(a.get("bench")))
       for (const auto& [name, g] : peers) lines[key][name] = g;
