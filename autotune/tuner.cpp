@@ -66,12 +66,18 @@ Config searched_form(const schedules::Space& space, const nlohmann::json& config
   return searched_form(space, Config::from_json(config.dump()));
 }
 
+// A record of workload `key` on `target` made by the search (an autoscheduler baseline's
+// config is a marker, not a point of the space).
+bool searched_record(const Record& r, const std::string& key, const std::string& target) {
+  return r.workload_key == key && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0;
+}
+
 // Resume: everything the database has for this workload x target is seen, and teaches the strategy.
 std::set<std::string> resume(const Database& db, const Workload& w, const std::string& target,
                              const schedules::Space& space, SearchStrategy& strategy) {
   std::set<std::string> seen;
   for (const Record& r : db.records())
-    if (r.workload_key == w.key() && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0) {
+    if (searched_record(r, w.key(), target)) {
       const Config c = searched_form(space, r.config);
       if (seen.insert(c.to_json()).second) strategy.observe(c, r.ok() ? r.gflops : 0.0);
     }
@@ -128,8 +134,7 @@ std::vector<Config> transfer_from(const Database& db, const std::vector<std::str
   for (const std::string& key : related) {
     std::vector<std::pair<Config, double>> measured;
     for (const Record& r : db.records())
-      if (r.workload_key == key && r.target == target && r.strategy != "final" &&
-          r.strategy.rfind("autoscheduler:", 0) != 0) {
+      if (searched_record(r, key, target) && r.strategy != "final") {
         const Config c = searched_form(space, r.config);
         if (!space.validate(c)) measured.emplace_back(c, r.ok() ? r.gflops : 0.0);
       }

@@ -101,6 +101,12 @@ Space::Space(const SpaceParams& p) : params_(p) {
   }
 }
 
+const Knob* Space::knob(const std::string& name) const {
+  for (const Knob& k : knobs_)
+    if (k.name == name) return &k;
+  return nullptr;
+}
+
 double Space::size() const {
   double n = 1;
   for (const Knob& k : knobs_) n *= double(k.values.size());
@@ -117,14 +123,15 @@ std::optional<std::string> Space::validate(const Config& c) const {
   }
   for (const auto& [name, value] : c.knobs) {
     (void)value;
-    if (std::none_of(knobs_.begin(), knobs_.end(), [&](const Knob& k) { return k.name == name; }))
-      return "unknown knob '" + name + "'";
+    if (!knob(name)) return "unknown knob '" + name + "'";
   }
   if (params_.gpu) return validate_gpu(c);
   const std::int64_t budget = admitted_accumulators(params_.num_registers);
   if (params_.kernel == "linear") {
     const std::int64_t row_tile = c.get("row_tile"), rows = c.get("rows"), width = c.get("width");
-    if (row_tile % rows != 0) return "row_tile must be a multiple of rows";
+    // A task of one register tile does not compile: under the short-sequence path's guard its
+    // rows keep a symbolic extent (Halide 14 cannot unroll them).
+    if (row_tile % rows != 0 || row_tile == rows) return "row_tile must be a multiple of rows, at least twice";
     if (rows * (width / c.get("vec")) > budget) return "linear register tile needs more than " + std::to_string(budget) + " vector registers";
     return std::nullopt;
   }
@@ -317,10 +324,9 @@ Config Space::canonical(const Config& c) const {
     out.knobs["pv_kblock"] = 0;
   if (params_.kv_group == 1 && c.knobs.count("kv_group_inner")) out.knobs["kv_group_inner"] = 0;
   if (algorithm == 0 && params_.seq_kv > 0 && c.get_or("pv_kblock", 0) >= params_.seq_kv) {
-    const auto knob = std::find_if(knobs_.begin(), knobs_.end(), [](const Knob& k) { return k.name == "pv_kblock"; });
-    if (knob != knobs_.end()) {
-      const auto block = std::lower_bound(knob->values.begin(), knob->values.end(), std::int64_t(params_.seq_kv));
-      if (block != knob->values.end()) out.knobs["pv_kblock"] = *block;
+    if (const Knob* blocks = knob("pv_kblock")) {
+      const auto block = std::lower_bound(blocks->values.begin(), blocks->values.end(), std::int64_t(params_.seq_kv));
+      if (block != blocks->values.end()) out.knobs["pv_kblock"] = *block;
     }
   }
   return out;
@@ -334,9 +340,9 @@ Config Space::sample(std::mt19937_64& rng) const {
   // samples, on AVX2 5 to 10 times slower than query tiles there); instead the algorithm the
   // workload class is for takes most draws (split-KV for decode, query tiles otherwise) and
   // the others stay in reach.
-  const auto algorithms = std::find_if(knobs_.begin(), knobs_.end(), [](const Knob& k) { return k.name == "algorithm"; });
+  const Knob* algorithms = knob("algorithm");
   std::vector<double> weights;
-  if (algorithms != knobs_.end())
+  if (algorithms)
     for (std::int64_t a : algorithms->values) weights.push_back((a == 2) == params_.decode ? 8.0 : 1.0);
   for (int draw = 0; draw < 16; ++draw) {
     std::int64_t algorithm = 0;

@@ -68,6 +68,7 @@ class Space {
  private:
   SpaceParams params_;
   std::vector<Knob> knobs_;
+  const Knob* knob(const std::string& name) const;  // nullptr if the space has no such knob
   Config repair_or_resample(Config c, std::mt19937_64& rng) const;
   std::optional<std::string> validate_gpu(const Config& c) const;
 };

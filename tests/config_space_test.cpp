@@ -264,6 +264,19 @@ TEST(Space, ValidationGivesReasons) {
   c.knobs["kv_block"] = 256;
   EXPECT_NE(s.validate(c)->find("register"), std::string::npos);
   EXPECT_GT(s.size(), 1000.0);
+
+  // The projection GEMM: a task of a single register tile (row_tile == rows) does not compile.
+  SpaceParams lp = params(0, false);
+  lp.kernel = "linear";
+  Space linear(lp);
+  c = linear.default_config();
+  c.knobs["rows"] = 8;
+  c.knobs["row_tile"] = 8;
+  c.knobs["width"] = c.get("vec");
+  ASSERT_TRUE(linear.validate(c));
+  EXPECT_NE(linear.validate(c)->find("row_tile"), std::string::npos);
+  c.knobs["row_tile"] = 16;
+  EXPECT_FALSE(linear.validate(c)) << *linear.validate(c);
 }
 
 // A config tuned before a knob existed compiles to what was measured: complete() fills in the

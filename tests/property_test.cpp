@@ -3,6 +3,7 @@
 // Fixed seeds; ATTUNE_PROPERTY_CONFIGS (CMake cache) sets how many configs per kernel.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "autotune/candidate.h"
@@ -83,6 +84,7 @@ TEST(FlashBlocks, LongBlocksAreCorrect) {
     config.knobs["algorithm"] = 1;
     config.knobs["q_tile"] = c.q_tile;
     config.knobs["pv_kblock"] = c.pv_kblock;
+    config.knobs["kv_block"] = std::min<std::int64_t>(config.get("kv_block"), c.pv_kblock);  // blocks of whole tiles
     config.knobs["qk_order"] = c.qk_order;
     if (c.head_dim == 0) config.knobs["pv_width"] = config.get("vec");
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
@@ -116,7 +118,8 @@ TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
     config.knobs["qk_rows"] = c.qk_rows;
     config.knobs["pv_rows"] = c.pv_rows;
     config.knobs["k_transpose"] = c.k_transpose;
-    config.knobs["pv_width"] = (c.head_dim > 0 ? 2 : 1) * config.get("vec");
+    const std::int64_t vec = config.get("vec");  // two vectors wide where they divide head_dim
+    config.knobs["pv_width"] = (c.head_dim > 0 && c.head_dim % (2 * vec) == 0 ? 2 : 1) * vec;
     config.knobs["pv_stream"] = c.pv_stream;
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
     Workload w = Workload::attention(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim,
