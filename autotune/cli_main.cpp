@@ -219,7 +219,7 @@ int cmd_tune(int argc, char** argv) {
       .opt("min-time", "0.3", "seconds of measurement per candidate")
       .opt("threads", "0", "threads the kernels use (0 = all cores)")
       .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)")
-      .opt("remeasure", "3", "the fastest N configs re-measured interleaved at the end, with the default config (below 2: none)")
+      .opt("remeasure", "3", "the fastest N configs re-measured interleaved at the end, with the default config and the --config ones (below 2: none)")
       .many("config",
             "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured first, "
             "before the default config and the strategy's proposals (recorded as strategy 'given'); "

@@ -413,12 +413,19 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   // default config joins them: "the tune matches or beats the default" is then decided under
   // the same conditions, not against a measurement taken minutes earlier on a drifting machine.
   auto top = o.final_remeasure > 1 && !stop_requested() ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
+  // The baselines join them: the default config and the caller's given configs (such as the
+  // incumbent a re-tune is seeded with), so a winner beats them under the same conditions.
   // (Compared as resume does: a record older than a knob lacks it in its hash.)
-  const auto is_def = [&](const Record& r) { return searched_form(space, r.config) == def; };
-  if (!top.empty() && std::none_of(top.begin(), top.end(), is_def)) {
+  if (!top.empty()) {
+    std::vector<Config> baselines = {def};
+    for (const Config& g : o.configs) baselines.push_back(searched_form(space, g));
     const auto all = db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max());
-    const auto d = std::find_if(all.begin(), all.end(), is_def);
-    if (d != all.end()) top.push_back(*d);
+    for (const Config& b : baselines) {
+      const auto is_b = [&](const Record& r) { return searched_form(space, r.config) == b; };
+      if (std::any_of(top.begin(), top.end(), is_b)) continue;
+      const auto d = std::find_if(all.begin(), all.end(), is_b);
+      if (d != all.end()) top.push_back(*d);
+    }
   }
   if (top.size() > 1) {
     probe_peak();

@@ -368,6 +368,35 @@ TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
   EXPECT_GE(r.best.peak_gflops, first);
 }
 
+// The final interleaved round times the caller's given configs (an incumbent) with the top
+// configs and the default, even when the search measured them slower than the top.
+TEST(Tuner, FinalRoundTimesTheGivenConfigs) {
+  Database db(temp_path("final_given.jsonl"));
+  TuneOptions o = quick_tune("final_given");
+  o.max_trials = 5;
+  o.final_remeasure = 2;
+  o.strategy = "random";
+  schedules::Config slow =
+      schedules::space_for_target("sdpa", Halide::get_host_target(), 64, false).default_config();
+  slow.knobs["qk_rows"] = 1;  // one accumulator row per tile: slower than the usual tiles
+  slow.knobs["pv_rows"] = 1;
+  o.configs = {slow};
+  tune(o, db);
+  std::string given_hash, default_hash;
+  for (const Record& r : db.records()) {
+    if (r.strategy == "given") given_hash = r.config_hash;
+    if (r.strategy == "default") default_hash = r.config_hash;
+  }
+  ASSERT_FALSE(given_hash.empty());
+  std::set<std::string> finals;
+  for (const Record& r : db.records())
+    if (r.strategy == "final") finals.insert(r.config_hash);
+  EXPECT_TRUE(finals.count(given_hash)) << "the given config is re-timed in the final round";
+  EXPECT_TRUE(finals.count(default_hash)) << "and so is the default";
+  EXPECT_GE(finals.size(), 2u);
+  EXPECT_LE(finals.size(), 4u);  // top 2 + default + given at most
+}
+
 // The FMA peak is measured with the vectors the target's Halide code uses, not the host's widest.
 TEST(FmaPeak, FollowsTheTargetsVectorIsa) {
   EXPECT_EQ(vector_isa_of("x86-64-linux-avx-avx2-f16c-fma-sse41"), VectorIsa::kAvx2);
