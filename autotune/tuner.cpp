@@ -417,14 +417,16 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   // incumbent a re-tune is seeded with), so a winner beats them under the same conditions.
   // (Compared as resume does: a record older than a knob lacks it in its hash.)
   if (!top.empty()) {
+    std::set<std::string> in_top;
+    for (const Record& r : top) in_top.insert(searched_form(space, r.config).to_json());
+    std::map<std::string, Record> fastest_of;  // searched form -> its fastest record
+    for (const Record& r : db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max()))
+      fastest_of.emplace(searched_form(space, r.config).to_json(), r);
     std::vector<Config> baselines = {def};
     for (const Config& g : o.configs) baselines.push_back(searched_form(space, g));
-    const auto all = db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max());
     for (const Config& b : baselines) {
-      const auto is_b = [&](const Record& r) { return searched_form(space, r.config) == b; };
-      if (std::any_of(top.begin(), top.end(), is_b)) continue;
-      const auto d = std::find_if(all.begin(), all.end(), is_b);
-      if (d != all.end()) top.push_back(*d);
+      const auto m = fastest_of.find(b.to_json());
+      if (m != fastest_of.end() && in_top.insert(m->first).second) top.push_back(m->second);
     }
   }
   if (top.size() > 1) {

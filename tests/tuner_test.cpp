@@ -42,6 +42,14 @@ Record make_record(const std::string& hash, const std::string& strategy, double 
   return r;
 }
 
+// The config hash of the (last) record of `strategy` in `db`; empty if none.
+std::string hash_of(const Database& db, const std::string& strategy) {
+  std::string hash;
+  for (const Record& r : db.records())
+    if (r.strategy == strategy) hash = r.config_hash;
+  return hash;
+}
+
 // A quick tune of a small workload with the real generator and runner (tests adjust it).
 TuneOptions quick_tune(const std::string& name) {
   TuneOptions o;
@@ -349,9 +357,7 @@ TEST(Tuner, ShortRealTuneMatchesOrBeatsDefault) {
   ASSERT_TRUE(r.found);
   // The default and the tune's best are compared in the same interleaved end-of-tune
   // re-measurement: measurements minutes apart on a shared 2-core machine differ by 20%.
-  std::string def_hash;
-  for (const Record& rec : db.records())
-    if (rec.strategy == "default") def_hash = rec.config_hash;
+  const std::string def_hash = hash_of(db, "default");
   ASSERT_FALSE(def_hash.empty()) << "the default config is measured first";
   double def = 0;
   for (const Record& rec : db.records())
@@ -382,11 +388,7 @@ TEST(Tuner, FinalRoundTimesTheGivenConfigs) {
   slow.knobs["pv_rows"] = 1;
   o.configs = {slow};
   tune(o, db);
-  std::string given_hash, default_hash;
-  for (const Record& r : db.records()) {
-    if (r.strategy == "given") given_hash = r.config_hash;
-    if (r.strategy == "default") default_hash = r.config_hash;
-  }
+  const std::string given_hash = hash_of(db, "given"), default_hash = hash_of(db, "default");
   ASSERT_FALSE(given_hash.empty());
   std::set<std::string> finals;
   for (const Record& r : db.records())
