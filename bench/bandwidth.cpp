@@ -31,21 +31,30 @@ float sum_slice(const float* p, size_t n) {
   return reduce(add(add(a0, a1), add(a2, a3)));
 }
 
+const attune::reference::AlignedVector<float>& probe_data() {
+  static const attune::reference::AlignedVector<float> data(size_t(256) << 20, 1.0f);  // 1 GiB: far beyond the caches
+  return data;
+}
+
 }  // namespace
+
+double read_pass(bool prefetch) {
+  const auto& data = probe_data();
+  const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  const size_t chunk = data.size() / size_t(threads);
+  const auto sum = prefetch ? sum_slice<true> : sum_slice<false>;
+  autotune::on_every_thread(threads, [&](int t) { return sum(data.data() + size_t(t) * chunk, chunk); });
+  return double(size_t(threads) * chunk * sizeof(float));
+}
 
 double read_bandwidth_gbs() {
   static const double gbs = [] {
-    const size_t n = size_t(256) << 20;  // 1 GiB of floats: far beyond the caches
-    attune::reference::AlignedVector<float> data(n, 1.0f);
-    const int threads = int(std::max(1u, std::thread::hardware_concurrency()));
-    const size_t chunk = n / size_t(threads);
     double best = 0;
     for (int rep = 0; rep < 8; ++rep) {
-      const auto sum = rep % 2 ? sum_slice<true> : sum_slice<false>;
       const auto t0 = std::chrono::steady_clock::now();
-      autotune::on_every_thread(threads, [&](int t) { return sum(data.data() + size_t(t) * chunk, chunk); });
+      const double bytes = read_pass(rep % 2 == 1);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      best = std::max(best, double(n) * sizeof(float) / s * 1e-9);
+      best = std::max(best, bytes / s * 1e-9);
     }
     return best;
   }();

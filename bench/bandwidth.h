@@ -3,5 +3,8 @@
 #pragma once
 
 namespace attune::bench {
-double read_bandwidth_gbs();  // computed once, cached
-}
+double read_bandwidth_gbs();  // at startup: best of 8 passes, computed once, cached
+// One pass over the probe's 1 GiB on every core, with or without software prefetch; returns
+// the bytes read. The benchmark times it between the decode rows.
+double read_pass(bool prefetch);
+}  // namespace attune::bench

@@ -200,6 +200,13 @@ void bm_fma_peak(benchmark::State& state) {
   set_counters(state, flops);
 }
 
+// The read-bandwidth ceiling of the decode rows, re-measured between them (1 GiB per pass).
+void bm_read_bandwidth(benchmark::State& state, bool prefetch) {
+  double bytes = 0;
+  for (auto _ : state) bytes += attune::bench::read_pass(prefetch);
+  state.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsRate);
+}
+
 // Every implementation must compute attention: checked once against the double reference,
 // on a small shape with batch > 1 and seq_q != seq_kv (catches layout and stride mistakes).
 void check_against_reference() {
@@ -260,6 +267,8 @@ void register_benchmarks() {
   configure(benchmark::RegisterBenchmark("fma_peak", bm_fma_peak));
   configure(benchmark::RegisterBenchmark("ceiling/register_tile/L1", bm_register_tile, 256, 0));
   configure(benchmark::RegisterBenchmark("ceiling/register_tile/L2", bm_register_tile, 1024, 64));
+  configure(benchmark::RegisterBenchmark("ceiling/read_bandwidth/hw_prefetch", bm_read_bandwidth, false));
+  configure(benchmark::RegisterBenchmark("ceiling/read_bandwidth/sw_prefetch", bm_read_bandwidth, true));
   for (const Workload& w : kWorkloads) {
     const std::string group = w.with_peers ? "sdpa/" : "family/";
     configure(benchmark::RegisterBenchmark((group + kAttune.name + "/" + w.name).c_str(), bm_sdpa, kAttune, w));

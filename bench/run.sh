@@ -2,7 +2,8 @@
 # Builds attune_bench, runs the suite with repetitions (interleaved, so slow drift of the machine
 # hits every implementation alike) and prints a ratio table from the medians:
 # attune GFLOP/s, % of the FMA peak measured in the same run, attune / each peer, and the GEMM
-# ceiling (onednn_gemms_only: the same two GEMMs without softmax) with attune / it.
+# ceiling (onednn_gemms_only: the same two GEMMs without softmax) with attune / it; decode rows
+# (memory-bound) also as GB/s and % of the read bandwidth measured in the same run.
 #
 #   bench/run.sh                                   # full suite, 3 repetitions
 #   bench/run.sh --benchmark_filter='S:(1024|2048)/' --benchmark_repetitions=5
@@ -31,7 +32,7 @@ import json, statistics, sys
 from collections import defaultdict
 
 data = json.load(open(sys.argv[1]))
-gflops, errors, order = defaultdict(list), {}, {}
+gflops, gbs, errors, order = defaultdict(list), defaultdict(list), {}, {}
 for b in data["benchmarks"]:
     if b.get("run_type") != "iteration":
         continue  # aggregates are recomputed below from the repetitions
@@ -41,8 +42,11 @@ for b in data["benchmarks"]:
     order[key] = b["family_index"]  # registration order (random interleaving shuffles the runs)
     if b.get("error_occurred"):
         errors[key] = b.get("error_message", "error")
-    elif "GFLOP/s" in b:
-        gflops[key].append(b["GFLOP/s"])
+    else:
+        if "GFLOP/s" in b:
+            gflops[key].append(b["GFLOP/s"])
+        if "GB/s" in b:
+            gbs[key].append(b["GB/s"])
 
 med = lambda xs: statistics.median(xs) if xs else None
 peak_ctx = float(data["context"].get("fma_peak_gflops", "nan"))
@@ -83,6 +87,22 @@ for key in sorted(order, key=order.get):
     if key[0] == "ceiling" and gflops.get(key):
         g = med(gflops[key])
         print(f"{'/'.join(key):32s} {g:8.1f} GFLOP/s, {g / peak * 100:.1f}% of the FMA peak")
+# Memory-bound rows (decode reads the whole KV cache once): GB/s against the read bandwidth,
+# the best of the startup probe and its re-measurements between the benchmarks.
+bw_ctx = float(data["context"].get("read_bandwidth_gbs", "nan"))
+bw_run = [x for key, xs in gbs.items() if key[:2] == ("ceiling", "read_bandwidth") for x in xs]
+bw = max([bw_ctx] + bw_run)
+decode_rows = [k for k in sorted(order, key=order.get) if k[1] == "attune" and "decode" in k[2] and gbs.get(k)]
+if decode_rows:
+    print(f"Read bandwidth: {bw_ctx:.1f} GB/s at startup (best of 8)", end="")
+    if bw_run:
+        print(f", {min(bw_run):.1f}..{max(bw_run):.1f} between the benchmarks", end="")
+    print(f"; %bw below is of {bw:.1f}")
+for key in decode_rows:
+    xs = gbs[key]
+    g = med(xs)
+    spread = f"{(max(xs) - min(xs)) / g * 100:.1f}%" if len(xs) > 1 else "-"
+    print(f"{key[0] + '/' + key[2]:32s} {g:8.1f} GB/s, {g / bw * 100:.1f}% of the read bandwidth (spread {spread})")
 # Halide's autoschedulers on the same generator (rows "sdpa/halide_<name>/<workload>").
 for group, impl, workload in sorted(order, key=order.get):
     if not impl.startswith("halide_"):
