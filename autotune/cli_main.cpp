@@ -122,7 +122,7 @@ std::vector<Workload> standard_workloads(const std::string& kernel) {
   std::vector<Workload> set = {mk(1, 8, 8, 2048, 2048, 64, false), mk(1, 8, 8, 2048, 2048, 128, false),
                                mk(1, 8, 8, 2048, 2048, 80, false), mk(1, 8, 2, 2048, 2048, 64, false),
                                mk(1, 8, 8, 4096, 4096, 64, true),  mk(1, 8, 8, 2048, 2048, 64, true),
-                               mk(4, 8, 8, 512, 512, 64, false),
+                               mk(4, 8, 8, 512, 512, 64, false),  mk(4, 8, 8, 512, 512, 64, true),
                                mk(1, 8, 8, 256, 4096, 64, false), mk(1, 8, 8, 4096, 4096, 64, false),
                                mk(4, 8, 8, 1, 4096, 64, false),    mk(4, 8, 2, 1, 4096, 128, false)};
   if (kernel == "sdpa") {

@@ -84,6 +84,7 @@ const Workload kWorkloads[] = {
     {"cross_q256_kv4096",      1, 8, 8,   256, 4096,  64, false, false},
     {"cross_q4096_kv77",       1, 8, 8,  4096,   77,  64, false, false},
     {"b4_S512",                4, 8, 8,   512,  512,  64, false, false},
+    {"causal_b4_S512",         4, 8, 8,   512,  512,  64, true,  false},
 };
 
 // Inputs of one call. Decode workloads (memory-bound) rotate through copies of K/V that

@@ -222,6 +222,37 @@ function(attune_load_tuned_configs PATHS ISA)
   set(ATTUNE_TUNED_${ISA}_VARS "${vars}" PARENT_SCOPE)
 endfunction()
 
+# attune_borrowed_config(<out-var> <isa> <gen> <head_dim> <causal> <mask> <bucket>): the tuned
+# config a (kernel variant, bucket) without one of its own compiles with: the same variant's
+# nearest tuned bucket, else the unmasked variant's (a mask adds one load per score, the loops
+# are the same); "" if none (the schedule space's default). A config tuned for other sequence
+# lengths of the same kernel beats the generic default (causal S=2048 with the causal S=4096
+# config: 1.15x). Decode and prefill never borrow from each other (split-KV vs query tiles),
+# and head_dims never do (register tiles divide the head_dim).
+function(attune_borrowed_config OUT ISA GEN D CAUSAL MASK BUCKET)
+  set(order ${BUCKET})
+  if (BUCKET STREQUAL "short")
+    set(order short medium long)
+  elseif (BUCKET STREQUAL "medium")
+    set(order medium long short)
+  elseif (BUCKET STREQUAL "long")
+    set(order long medium short)
+  endif ()
+  set(masks ${MASK})
+  if (MASK)
+    list(APPEND masks false)
+  endif ()
+  foreach (m IN LISTS masks)
+    foreach (b IN LISTS order)
+      if (DEFINED ATTUNE_TUNED_${ISA}_${GEN}_${D}_${CAUSAL}_${m}_${b})
+        set(${OUT} ATTUNE_TUNED_${ISA}_${GEN}_${D}_${CAUSAL}_${m}_${b} PARENT_SCOPE)
+        return ()
+      endif ()
+    endforeach ()
+  endforeach ()
+  set(${OUT} "" PARENT_SCOPE)
+endfunction()
+
 # attune_add_kernels(<lib> [TUNED_CONFIGS <files-or-dirs>...] [ISAS avx512 avx2 sse41]
 #                    [HEAD_DIMS 32 64 ... 0] [KERNELS sdpa attention_probs]
 #                    [VARIANTS dense causal mask causal_mask] [GENERATOR_EXE <target>] [RUNTIME <target>])
@@ -230,8 +261,9 @@ endfunction()
 # multi_head_attention) per sequence bucket; all by default. Calls a library lacks a kernel for
 # throw attune::Error. Each (variant, bucket) gets the tuned config
 # from TUNED_CONFIGS (default: ATTUNE_TUNED_CONFIGS, else the configs attune ships); buckets
-# sharing a config share one compiled kernel; a (variant, bucket) without one uses the schedule
-# space's default config (listed with --log-level=VERBOSE).
+# sharing a config share one compiled kernel; a (variant, bucket) without one borrows a
+# neighbour's (attune_borrowed_config) or, with none, uses the schedule space's default config
+# (both listed with --log-level=VERBOSE).
 function(attune_add_kernels LIB)
   cmake_parse_arguments(ARG "" "GENERATOR_EXE;RUNTIME" "TUNED_CONFIGS;ISAS;HEAD_DIMS;KERNELS;VARIANTS" ${ARGN})
   if (NOT COMMAND add_halide_library)
@@ -280,6 +312,7 @@ function(attune_add_kernels LIB)
     set(target ${ATTUNE_TARGET_${isa}})
     set(tuned 0)
     set(untuned 0)
+    set(borrowed 0)
     set(used "")
     foreach (gen IN LISTS ARG_KERNELS)
       foreach (d IN LISTS ARG_HEAD_DIMS)
@@ -298,12 +331,17 @@ function(attune_add_kernels LIB)
           # One kernel per distinct config; its buckets are those that chose it.
           set(keys "")
           foreach (bucket IN LISTS ATTUNE_SEQ_BUCKETS)
-            set(var ATTUNE_TUNED_${isa}_${gen}_${d}_${causal}_${mask}_${bucket})
-            if (DEFINED ${var})
+            attune_borrowed_config(var ${isa} ${gen} ${d} ${causal} ${mask} ${bucket})
+            if (var STREQUAL "ATTUNE_TUNED_${isa}_${gen}_${d}_${causal}_${mask}_${bucket}")
               set(key "${${var}}")
               list(APPEND used ${var})
               math(EXPR tuned "${tuned} + 1")
               message(STATUS "attune: ${isa} ${gen} head_dim=${d} ${variant} ${bucket}: tuned config ${key}")
+            elseif (var)
+              set(key "${${var}}")
+              list(APPEND used ${var})
+              math(EXPR borrowed "${borrowed} + 1")
+              message(VERBOSE "attune: ${isa} ${gen} head_dim=${d} ${variant} ${bucket}: no tuned config, borrows ${var}")
             else ()
               set(key default)
               if (bucket STREQUAL "decode" AND gen STREQUAL "sdpa")
@@ -355,7 +393,7 @@ function(attune_add_kernels LIB)
       endif ()
     endforeach ()
     message(STATUS "attune: ${LIB} ${isa}: ${tuned} (kernel variant, bucket) pairs tuned from ${ARG_TUNED_CONFIGS}, "
-                   "${untuned} use the default schedule")
+                   "${borrowed} borrow a neighbour's (attune_borrowed_config), ${untuned} use the default schedule")
   endforeach ()
   attune_write_kernel_registry(${LIB})
   set_property(TARGET ${LIB} PROPERTY ATTUNE_KERNEL_COUNT ${n_kernels})
