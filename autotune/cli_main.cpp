@@ -522,10 +522,11 @@ int cmd_which(int argc, char** argv) {
   if (w.mask) o.key_padding_mask = &any_mask;
   const attune::DispatchInfo d =
       attune::describe_dispatch(a.get("function"), w.batch, w.num_heads, w.seq_q, w.seq_kv, w.head_dim, o);
-  std::printf("kernel  %s\nbucket  %s\nsource  %s\ntarget  %s\nconfig  %s\nhash    %s\n", d.kernel.c_str(),
-              d.bucket.c_str(), d.source.c_str(), d.target.c_str(),
+  std::printf("kernel  %s\nbucket  %s\nsource  %s\ntarget  %s\nconfig  %s\nhash    %s\ntuned   %s\n",
+              d.kernel.c_str(), d.bucket.c_str(), d.source.c_str(), d.target.c_str(),
               d.config.empty() ? "(default schedule of the space)" : d.config.c_str(),
-              d.config_hash.empty() ? "-" : d.config_hash.c_str());
+              d.config_hash.empty() ? "-" : d.config_hash.c_str(),
+              d.tuned_for.empty() ? "-" : ("for " + d.tuned_for).c_str());
   return 0;
 }
 

@@ -62,7 +62,7 @@ PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std:
     objects.push_back(work_dir + "/" + name + ".o");
     kernels.push_back({{"name", name}, {"generator", w.kernel}, {"head_dim", head_dim}, {"causal", w.causal},
                        {"mask", w.mask}, {"buckets", buckets}, {"config", r.config},
-                       {"workload", r.workload}, {"gflops", r.gflops}});
+                       {"workload", r.workload}, {"workload_key", r.workload_key}, {"gflops", r.gflops}});
   }
   check(run_process({tc.generator_exe, "-r", "attune_pack_runtime", "-e", "object", "-o", work_dir,
                      "target=" + tc.target},

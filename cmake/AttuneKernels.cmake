@@ -27,12 +27,13 @@ function(attune_seq_bucket OUT SEQ_Q SEQ_KV)
 endfunction()
 
 # attune_add_kernel(<lib> NAME <c-function-name> GENERATOR <gen> HALIDE_TARGET <target>
-#                   GENERATOR_EXE <exe> ISA avx512|avx2|sse41 [CONFIG <json>] [HEAD_DIM n]
-#                   [CAUSAL] [MASK] [DECODE] [BUCKETS decode short medium long])
+#                   GENERATOR_EXE <exe> ISA avx512|avx2|sse41 [CONFIG <json> [TUNED_FOR <keys>]]
+#                   [HEAD_DIM n] [CAUSAL] [MASK] [DECODE] [BUCKETS decode short medium long])
 # One kernel, compiled into <lib> and recorded in its registry. DECODE picks the default
-# schedule for few query rows when there is no CONFIG; BUCKETS are the buckets it serves.
+# schedule for few query rows when there is no CONFIG; TUNED_FOR names the tuned workload(s)
+# the CONFIG comes from (attune::DispatchInfo::tuned_for); BUCKETS are the buckets it serves.
 function(attune_add_kernel LIB)
-  cmake_parse_arguments(ARG "CAUSAL;MASK;DECODE" "NAME;GENERATOR;HALIDE_TARGET;CONFIG;HEAD_DIM;GENERATOR_EXE;ISA"
+  cmake_parse_arguments(ARG "CAUSAL;MASK;DECODE" "NAME;GENERATOR;HALIDE_TARGET;CONFIG;TUNED_FOR;HEAD_DIM;GENERATOR_EXE;ISA"
                         "BUCKETS" ${ARGN})
   foreach (flag CAUSAL MASK DECODE)
     string(TOLOWER ${flag} lower)
@@ -86,7 +87,7 @@ function(attune_add_kernel LIB)
   target_sources(${LIB} PRIVATE "${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}.o")
   add_dependencies(${LIB} ${ARG_NAME}.update)
 
-  set(entry "{\"${ARG_NAME}\", \"${ARG_GENERATOR}\", ${ARG_HEAD_DIM}, ${causal}, ${mask}, ${bucket_bits}u, Isa::k${ARG_ISA}, \"${ARG_HALIDE_TARGET}\", R\"cfg(${ARG_CONFIG})cfg\", reinterpret_cast<AnyFn>(&${ARG_NAME})}")
+  set(entry "{\"${ARG_NAME}\", \"${ARG_GENERATOR}\", ${ARG_HEAD_DIM}, ${causal}, ${mask}, ${bucket_bits}u, Isa::k${ARG_ISA}, \"${ARG_HALIDE_TARGET}\", R\"cfg(${ARG_CONFIG})cfg\", \"${ARG_TUNED_FOR}\", reinterpret_cast<AnyFn>(&${ARG_NAME})}")
   set_property(TARGET ${LIB} APPEND PROPERTY ATTUNE_KERNEL_ENTRIES "${entry}")
   set_property(TARGET ${LIB} APPEND PROPERTY ATTUNE_KERNEL_HEADERS "${ARG_NAME}.h")
 endfunction()
@@ -123,7 +124,8 @@ endfunction()
 # attune_load_tuned_configs(<paths> <isa>): reads `attune export` files (each path: a file, or
 # every *.json in a directory) tuned on a target of ISA level <isa> (avx512, avx2 or sse41) and
 # defines ATTUNE_TUNED_<isa>_<gen>_<head_dim>_<causal>_<mask>_<bucket> with the best config JSON
-# per kernel variant and sequence bucket, and ATTUNE_TUNED_<isa>_VARS listing them. Within one
+# per kernel variant and sequence bucket (and <that>_FOR with its workload key), and
+# ATTUNE_TUNED_<isa>_VARS listing them. Within one
 # path, when several tuned workloads fall into one variant and bucket, the one with the most
 # query-key pairs wins, then one without GQA; a later path overrides earlier ones.
 # A missing or malformed file stops the configure step naming the file and the problem.
@@ -184,6 +186,9 @@ function(attune_load_tuned_configs PATHS ISA)
           message(FATAL_ERROR "attune tuned configs ${f}: kernels[${i}].workload.${field}: ${err}")
         endif ()
       endforeach ()
+      # The tuned workload's key (attune::DispatchInfo::tuned_for); a hand-written entry without
+      # one is named from its workload fields.
+      string(JSON workload_key ERROR_VARIABLE key_err GET "${text}" kernels ${i} workload_key)
       string(JSON config ERROR_VARIABLE err GET "${text}" kernels ${i} config)
       if (err)
         message(FATAL_ERROR "attune tuned configs ${f}: kernels[${i}].config: ${err}")
@@ -199,6 +204,16 @@ function(attune_load_tuned_configs PATHS ISA)
           set(${flag} false)
         endif ()
       endforeach ()
+      if (key_err)
+        set(workload_key "${kernel}:h${num_heads}:kv${num_kv_heads}:q${seq_q}:k${seq_kv}:d${head_dim}")
+        foreach (flag causal mask)
+          if (${flag})
+            string(APPEND workload_key ":${flag}1")
+          else ()
+            string(APPEND workload_key ":${flag}0")
+          endif ()
+        endforeach ()
+      endif ()
       if (kernel STREQUAL "linear")  # the projection GEMM is compiled for any feature count
         set(head_dim 0)
       endif ()
@@ -213,6 +228,7 @@ function(attune_load_tuned_configs PATHS ISA)
         string(REPLACE " " "" config "${config}")
         string(REPLACE "\n" "" config "${config}")
         set(${var} "${config}" PARENT_SCOPE)
+        set(${var}_FOR "${workload_key}" PARENT_SCOPE)
         set(${var}_RANK${path_no} ${rank})
         list(APPEND vars ${var})
       endif ()
@@ -332,6 +348,10 @@ function(attune_add_kernels LIB)
           set(keys "")
           foreach (bucket IN LISTS ATTUNE_SEQ_BUCKETS)
             attune_borrowed_config(var ${isa} ${gen} ${d} ${causal} ${mask} ${bucket})
+            set(tuned_for "")
+            if (var)
+              set(tuned_for "${${var}_FOR}")
+            endif ()
             if (var STREQUAL "ATTUNE_TUNED_${isa}_${gen}_${d}_${causal}_${mask}_${bucket}")
               set(key "${${var}}")
               list(APPEND used ${var})
@@ -355,8 +375,12 @@ function(attune_add_kernels LIB)
               list(APPEND keys ${h})
               set(config_${h} "${key}")
               set(buckets_${h} "")
+              set(tuned_for_${h} "")
             endif ()
             list(APPEND buckets_${h} ${bucket})
+            if (tuned_for AND NOT tuned_for IN_LIST tuned_for_${h})
+              list(APPEND tuned_for_${h} "${tuned_for}")
+            endif ()
           endforeach ()
           foreach (h IN LISTS keys)
             set(config "${config_${h}}")
@@ -368,9 +392,11 @@ function(attune_add_kernels LIB)
               set(config "")
             endif ()
             list(JOIN buckets_${h} _ suffix)
+            list(JOIN tuned_for_${h} " " tuned_for)
             attune_add_kernel(${LIB} NAME attune_${gen}_d${d}_${variant}_${isa}_${suffix} GENERATOR ${gen}
                               GENERATOR_EXE ${ARG_GENERATOR_EXE} ISA ${isa} HALIDE_TARGET ${target}
-                              HEAD_DIM ${d} ${flags} ${decode} CONFIG "${config}" BUCKETS ${buckets_${h}})
+                              HEAD_DIM ${d} ${flags} ${decode} CONFIG "${config}" TUNED_FOR "${tuned_for}"
+                              BUCKETS ${buckets_${h}})
             math(EXPR n_kernels "${n_kernels} + 1")
           endforeach ()
         endforeach ()
@@ -378,14 +404,16 @@ function(attune_add_kernels LIB)
     endforeach ()
     # Projection GEMM of the multi-head attention layer (any feature counts; not bucketed).
     set(config "")
+    set(tuned_for "")
     foreach (bucket IN LISTS ATTUNE_SEQ_BUCKETS)
       if (DEFINED ATTUNE_TUNED_${isa}_linear_0_false_false_${bucket} AND NOT config)
         set(config "${ATTUNE_TUNED_${isa}_linear_0_false_false_${bucket}}")
+        set(tuned_for "${ATTUNE_TUNED_${isa}_linear_0_false_false_${bucket}_FOR}")
         list(APPEND used ATTUNE_TUNED_${isa}_linear_0_false_false_${bucket})
       endif ()
     endforeach ()
     attune_add_kernel(${LIB} NAME attune_linear_${isa} GENERATOR linear GENERATOR_EXE ${ARG_GENERATOR_EXE}
-                      ISA ${isa} HALIDE_TARGET ${target} CONFIG "${config}")
+                      ISA ${isa} HALIDE_TARGET ${target} CONFIG "${config}" TUNED_FOR "${tuned_for}")
     math(EXPR n_kernels "${n_kernels} + 1")
     foreach (var IN LISTS ATTUNE_TUNED_${isa}_VARS)
       if (NOT var IN_LIST used)

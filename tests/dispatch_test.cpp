@@ -127,6 +127,9 @@ TEST(Dispatch, EachBucketRunsItsTunedConfig) {
       const auto info = attune::describe_dispatch(w["kernel"], w["batch"], w["num_heads"], w["seq_q"], w["seq_kv"],
                                                   w["head_dim"], o);
       EXPECT_EQ(info.config_hash, hash_of(winner["config"])) << isa << ": " << w.dump() << " runs " << info.kernel;
+      // Kernels that several buckets share list each bucket's tuned workload.
+      EXPECT_NE((" " + info.tuned_for + " ").find(" " + winner["workload_key"].get<std::string>() + " "), std::string::npos)
+          << info.tuned_for;
       if (w["kernel"] != "linear") EXPECT_TRUE(serves(info, info.bucket)) << info.kernel;  // the GEMM serves all
       ++checked;
     }
@@ -172,6 +175,10 @@ TEST(Dispatch, UntunedBucketsBorrowTheNearestTunedConfig) {
             EXPECT_EQ(info.config_hash, lender ? hash_of((*lender)["config"]) : "")
                 << isa << " head_dim " << d << (causal ? " causal" : "") << (mask ? " mask " : " ") << bucket
                 << " runs " << info.kernel;
+            if (lender)
+              EXPECT_NE(info.tuned_for.find((*lender)["workload_key"].get<std::string>()), std::string::npos) << info.tuned_for;
+            else
+              EXPECT_EQ(info.tuned_for, "");
             borrowed += lender != nullptr;
           }
   }

@@ -79,6 +79,7 @@ TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
   EXPECT_EQ(d.kernel, "attune_pack_sdpa_d64_short");
   EXPECT_EQ(d.target, info.target);
   EXPECT_FALSE(d.config_hash.empty());
+  EXPECT_EQ(d.tuned_for, "sdpa:b1:h2:kv2:q64:k300:d64:causal0:mask0");  // the tuned workload, from the manifest
   EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
   c.mask = true;  // not a variant the pack has
   EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);

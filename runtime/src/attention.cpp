@@ -145,6 +145,7 @@ DispatchInfo describe_dispatch(const std::string& function, int batch, int num_h
   info.kernel = s.entry->name;
   info.target = s.entry->target;
   info.config = s.entry->config;
+  info.tuned_for = s.entry->tuned_for ? s.entry->tuned_for : "";
   const SeqBucket bucket = seq_bucket(seq_q, seq_kv);
   info.bucket = to_string(bucket);
   info.decode = bucket == SeqBucket::kDecode;

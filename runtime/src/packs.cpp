@@ -83,6 +83,8 @@ void read_manifest(Pack& pack) {
     e.isa = isa;
     e.target = pack.keep(pack.info.target);
     e.config = pack.keep(field("config").dump());
+    const bool keyed = k.contains("workload_key") && k["workload_key"].is_string();  // older packs lack it
+    e.tuned_for = pack.keep(keyed ? k["workload_key"].get<std::string>() : std::string());
     e.fn = reinterpret_cast<AnyFn>(dlsym(pack.handle, e.name));
     if (!e.fn) fail(path, "kernel " + std::string(e.name) + " is in the manifest but not in the library");
     pack.entries.push_back(e);

@@ -18,6 +18,11 @@ int main(int argc, char** argv) {
     std::printf("own_kernels: expected config %s at avx2\n", argv[1]);
     return 1;
   }
+  // The hand-written export names no workload_key: the build names the workload from its fields.
+  if (d.tuned_for != "sdpa:h4:kv4:q600:k1000:d64:causal0:mask0") {
+    std::printf("own_kernels: tuned_for is '%s'\n", d.tuned_for.c_str());
+    return 1;
+  }
   const double e1 = check_sdpa(1, 4, 600, 1000, 64, false), e2 = check_sdpa(2, 2, 33, 70, 64, true);
   std::printf("own_kernels: relative max error %.2e (tuned), %.2e (causal, default schedule)\n", e1, e2);
   return e1 <= 1e-4 && e2 <= 1e-4 ? 0 : 1;

@@ -76,6 +76,8 @@ struct DispatchInfo {
   std::string target;       // Halide target it was compiled for
   std::string config;       // schedule Config JSON ("" = the schedule space's default)
   std::string config_hash;  // FNV-1a 64 of the canonical config JSON, as in the tuning database
+  std::string tuned_for;    // workload key(s) the config was tuned for (space-separated; a bucket
+                            // without its own borrows a neighbour's); "" = the default schedule
   std::string bucket;       // the call's sequence bucket (see seq_bucket)
   bool decode = false;      // bucket == "decode"
   std::string isa;          // CPU ISA level of the kernel: avx512, avx2 or sse41

@@ -29,6 +29,7 @@ struct KernelEntry {
   Isa isa;                 // the CPU ISA level the kernel needs
   const char* target;      // Halide target string it was compiled for
   const char* config;      // schedule Config JSON ("" = the schedule space's default)
+  const char* tuned_for;   // key(s) of the tuned workload(s) the config comes from ("" = default)
   AnyFn fn;
 
   SdpaFn sdpa() const { return reinterpret_cast<SdpaFn>(fn); }
