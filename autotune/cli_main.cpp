@@ -300,8 +300,12 @@ int cmd_tune(int argc, char** argv) {
     }
     std::printf("%s: best %.1f GFLOP/s (%.3f ms", w.key().c_str(), r.best.gflops, r.best.median_ms);
     if (r.best.peak_gflops > 0) std::printf(", %.0f%% of the FMA peak", 100 * r.best.gflops / r.best.peak_gflops);
-    std::printf("), config %s %s; %d trials, %d failed\n", r.best.config_hash.c_str(), r.best.config.dump().c_str(),
+    std::printf("), config %s %s; %d trials, %d failed", r.best.config_hash.c_str(), r.best.config.dump().c_str(),
                 r.trials, r.failures);
+    if (r.default_final.median_ms > 0)
+      std::printf("; %.2fx the default config (%.3f ms) in the same interleaved round",
+                  r.default_final.median_ms / r.best.median_ms, r.default_final.median_ms);
+    std::printf("\n");
   }
   return 0;
 }

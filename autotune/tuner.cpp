@@ -442,8 +442,12 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
           const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3);
           times[n].insert(times[n].end(), rr.times_ms.begin(), rr.times_ms.end());
         }
-    for (size_t n = 0; n < top.size() && !stop_requested(); ++n)
-      if (!times[n].empty()) record(Config::from_json(top[n].config.dump()), "final", "ok", "", times[n]);
+    for (size_t n = 0; n < top.size() && !stop_requested(); ++n) {
+      if (times[n].empty()) continue;
+      const Config c = Config::from_json(top[n].config.dump());
+      const Record r = record(c, "final", "ok", "", times[n]);
+      if (searched_form(space, c) == searched_form(space, def)) result.default_final = r;
+    }
   }
 
   const auto best = db.best(w.key(), tc.target, 1);

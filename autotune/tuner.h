@@ -42,6 +42,9 @@ struct TuneProgress {
 struct TuneResult {
   bool found = false;
   Record best;
+  // The default config's time in the final interleaved round (median_ms 0: not re-measured),
+  // the baseline "the tune beats the default" is judged against under the same conditions.
+  Record default_final;
   int trials = 0, failures = 0;
   bool interrupted = false;  // a stop was requested (stop_on_signals): what it cut short is not recorded
 };

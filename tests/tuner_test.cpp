@@ -387,7 +387,7 @@ TEST(Tuner, FinalRoundTimesTheGivenConfigs) {
   slow.knobs["qk_rows"] = 1;  // one accumulator row per tile: slower than the usual tiles
   slow.knobs["pv_rows"] = 1;
   o.configs = {slow};
-  tune(o, db);
+  const TuneResult result = tune(o, db);
   const std::string given_hash = hash_of(db, "given"), default_hash = hash_of(db, "default");
   ASSERT_FALSE(given_hash.empty());
   std::set<std::string> finals;
@@ -397,6 +397,10 @@ TEST(Tuner, FinalRoundTimesTheGivenConfigs) {
   EXPECT_TRUE(finals.count(default_hash)) << "and so is the default";
   EXPECT_GE(finals.size(), 2u);
   EXPECT_LE(finals.size(), 4u);  // top 2 + default + given at most
+  // The summary's baseline is the default's final-round record.
+  EXPECT_EQ(result.default_final.strategy, "final");
+  EXPECT_EQ(result.default_final.config_hash, default_hash);
+  EXPECT_GT(result.default_final.median_ms, 0);
 }
 
 // The FMA peak is measured with the vectors the target's Halide code uses, not the host's widest.
