@@ -221,6 +221,8 @@ int cmd_tune(int argc, char** argv) {
       .opt("threads", "0", "threads the kernels use (0 = all cores)")
       .sw("pin", "pin the runner to CPUs 0..threads-1 (taskset)")
       .opt("remeasure", "3", "the fastest N configs re-measured interleaved at the end, with the default config and the --config ones (below 2: none)")
+      .opt("final-rounds", "3", "interleaved rounds of that re-measurement (its median ranks the configs for show and "
+           "export; more rounds on a noisy machine)")
       .many("config",
             "a config (JSON, as `attune show` prints it; knobs it lacks take the default's) measured first, "
             "before the default config and the strategy's proposals (recorded as strategy 'given'); "
@@ -269,6 +271,8 @@ int cmd_tune(int argc, char** argv) {
     o.seed = std::uint64_t(a.get_int("seed"));
     o.min_time_s = std::stod(a.get("min-time"));
     o.final_remeasure = a.get_int("remeasure");
+    o.final_rounds = a.get_int("final-rounds");
+    if (o.final_rounds < 1) throw attune::Error("attune tune: --final-rounds must be >= 1, got " + a.get("final-rounds"));
     o.transfer = a.get_int("transfer");
     o.work_dir = std::filesystem::temp_directory_path().string() + "/attune-tune-" + std::to_string(getpid());
     // The candidates' Halide runtime sizes its thread pool from HL_NUM_THREADS (inherited).

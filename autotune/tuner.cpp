@@ -434,9 +434,9 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     std::vector<BuildResult> builds;
     for (const Record& r : top) builds.push_back(build_candidate(tc, w, Config::from_json(r.config.dump()), o.work_dir));
     std::vector<std::vector<double>> times(top.size());
-    // Three rounds: a burst of load during one round slows a third of a config's times, which
-    // the median of all of them then ignores (with two rounds it would be half).
-    for (int round = 0; round < 3; ++round)
+    // Three rounds by default: a burst of load during one round slows a third of a config's
+    // times, which the median of all of them then ignores (with two rounds it would be half).
+    for (int round = 0; round < std::max(1, o.final_rounds); ++round)
       for (size_t n = 0; n < top.size(); ++n)
         if (builds[n].ok) {
           const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3);

@@ -26,6 +26,7 @@ struct TuneOptions {
   double build_timeout_s = 180, run_timeout_s = 60;
   long long memory_bytes = 8ll << 30;
   int final_remeasure = 3;   // top candidates re-measured interleaved at the end
+  int final_rounds = 3;      // interleaved rounds of that re-measurement (more on a noisy machine)
   std::vector<schedules::Config> configs;  // measured first (before the default), e.g. hand-picked ones
   // Transfer from up to this many other workloads of the database (same kernel and target,
   // nearest shapes first): their best configs are measured after the default, and all their

@@ -381,6 +381,7 @@ TEST(Tuner, FinalRoundTimesTheGivenConfigs) {
   TuneOptions o = quick_tune("final_given");
   o.max_trials = 5;
   o.final_remeasure = 2;
+  o.final_rounds = 2;
   o.strategy = "random";
   schedules::Config slow =
       schedules::space_for_target("sdpa", Halide::get_host_target(), 64, false).default_config();
@@ -401,6 +402,7 @@ TEST(Tuner, FinalRoundTimesTheGivenConfigs) {
   EXPECT_EQ(result.default_final.strategy, "final");
   EXPECT_EQ(result.default_final.config_hash, default_hash);
   EXPECT_GT(result.default_final.median_ms, 0);
+  EXPECT_EQ(result.default_final.times_ms.size(), 2u * 3u);  // final_rounds x 3 repetitions per run
 }
 
 // The FMA peak is measured with the vectors the target's Halide code uses, not the host's widest.
