@@ -446,7 +446,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
       if (times[n].empty()) continue;
       const Config c = Config::from_json(top[n].config.dump());
       const Record r = record(c, "final", "ok", "", times[n]);
-      if (searched_form(space, c) == searched_form(space, def)) result.default_final = r;
+      if (searched_form(space, c) == def) result.default_final = r;  // def is canonical (default_config)
     }
   }
 

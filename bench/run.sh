@@ -49,6 +49,8 @@ for b in data["benchmarks"]:
             gbs[key].append(b["GB/s"])
 
 med = lambda xs: statistics.median(xs) if xs else None
+# (max - min) / median of a row's repetitions: how steady the machine was for it.
+spread_of = lambda xs: f"{(max(xs) - min(xs)) / med(xs) * 100:.1f}%" if len(xs) > 1 else "-"
 peak_ctx = float(data["context"].get("fma_peak_gflops", "nan"))
 peak_run = gflops.get(("fma_peak", "", ""), [])
 # A busy machine lowers the startup figure too: % of peak uses the best peak seen in the run.
@@ -74,7 +76,7 @@ for group, impl, workload in sorted(order, key=order.get):
         continue
     xs = gflops[key]
     g = med(xs)
-    spread = f"{(max(xs) - min(xs)) / g * 100:.1f}%" if len(xs) > 1 else "-"
+    spread = spread_of(xs)
     u = med(gflops.get((group, "onednn_unfused", workload), []))
     s = med(gflops.get((group, "onednn_unfused_strong", workload), []))
     c = med(gflops.get((group, "onednn_gemms_only", workload), []))
@@ -101,7 +103,7 @@ if decode_rows:
 for key in decode_rows:
     xs = gbs[key]
     g = med(xs)
-    spread = f"{(max(xs) - min(xs)) / g * 100:.1f}%" if len(xs) > 1 else "-"
+    spread = spread_of(xs)
     print(f"{key[0] + '/' + key[2]:32s} {g:8.1f} GB/s, {g / bw * 100:.1f}% of the read bandwidth (spread {spread})")
 # Halide's autoschedulers on the same generator (rows "sdpa/halide_<name>/<workload>").
 for group, impl, workload in sorted(order, key=order.get):
