@@ -42,14 +42,15 @@ ImportSummary import_batch(const std::string& dir, Database& db) {
     const Workload w = Workload::from_json(e["workload"].dump());
     const schedules::Config c = schedules::Config::from_json(e["config"].dump());
     const std::string target = e["target"];
-    if (db.measured(w.key(), target, c.hash_hex())) {
+    const Outcome& o = it->second;
+    const std::string machine = o.machine.empty() ? "unknown" : o.machine;
+    if (db.measured(w.key(), target, c.hash_hex(), machine)) {
       ++s.already;
       continue;
     }
-    const Outcome& o = it->second;
     const bool ok = o.status == "ok";
-    Record r = make_record(w, target, o.machine.empty() ? "unknown" : o.machine, c, e.value("strategy", "batch"),
-                           o.status, o.error, ok ? o.times : std::vector<double>{});
+    Record r = make_record(w, target, machine, c, e.value("strategy", "batch"), o.status, o.error,
+                           ok ? o.times : std::vector<double>{});
     r.trial = int(n);
     db.append(r);
     ++(ok ? s.imported : s.failed);

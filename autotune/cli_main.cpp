@@ -2,6 +2,7 @@
 // machine and records every candidate in a JSONL database; `show`, `export` and `plot` read it.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -11,9 +12,11 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "attune/attention.h"
 #include "autotune/database.h"
+#include "autotune/machine.h"
 #include "autotune/pack.h"
 #include "autotune/process.h"
 #include "autotune/tuner.h"
@@ -329,24 +332,24 @@ int cmd_import(int argc, char** argv) {
 }
 
 int cmd_show(int argc, char** argv) {
-  Args a("show", "Best config per workload and target in a tuning database, with its speed as % of the "
-                 "machine's fp32 FMA peak for the target (measured by each tune), against the default config "
+  Args a("show", "Best config per workload, target and machine in a tuning database, with its speed as % of "
+                 "the machine's fp32 FMA peak for the target (measured by each tune), against the default config "
                  "and against the autoscheduler baselines recorded there.");
   a.opt("db", "attune_tuning.jsonl", "tuning database");
   if (!a.parse(argc, argv)) return 0;
   Database db(a.get("db"));
-  std::set<std::pair<std::string, std::string>> keys;
-  for (const Record& r : db.records()) keys.insert({r.workload_key, r.target});
+  std::set<std::tuple<std::string, std::string, std::string>> keys;  // workload, target, machine
+  for (const Record& r : db.records()) keys.insert({r.workload_key, r.target, r.cpu});
   std::printf("%-52s %10s %6s %9s %8s %7s  %s\n", "workload", "GFLOP/s", "%peak", "x default", "trials", "failed",
               "config");
-  for (const auto& [key, target] : keys) {
+  for (const auto& [key, target, machine] : keys) {
     int trials = 0, failed = 0;
     double peak = 0;  // the FMA peak the tunes measured (the best of them: a busy moment lowers it)
     double def = 0, def_final = 0;  // the default config: search-time best, latest end-of-tune re-measurement
     std::string def_hash;
     std::map<std::string, double> baselines;
     for (const Record& r : db.records()) {
-      if (r.workload_key != key || r.target != target) continue;
+      if (r.workload_key != key || r.target != target || r.cpu != machine) continue;
       ++trials;
       failed += !r.ok();
       peak = std::max(peak, r.peak_gflops);
@@ -357,7 +360,7 @@ int cmd_show(int argc, char** argv) {
     // The best is ranked by its end-of-tune re-measurement: compare it with the default's from
     // the same interleaved round when there is one (search-time figures run high).
     if (def_final > 0) def = def_final;
-    const auto best = db.best(key, target, 1);
+    const auto best = db.best(key, target, 1, machine);
     if (best.empty()) {
       std::printf("%-52s %10s %6s %9s %8d %7d\n", key.c_str(), "-", "-", "-", trials, failed);
       continue;
@@ -367,11 +370,30 @@ int cmd_show(int argc, char** argv) {
     std::printf("%-52s %10.1f %6s %9.2f %8d %7d  %s %s\n", key.c_str(), b.gflops, pct.c_str(),
                 def > 0 ? b.gflops / def : 0.0, trials, failed, b.config_hash.c_str(), b.config.dump().c_str());
     for (const auto& [name, g] : baselines) std::printf("    %s: %.1f GFLOP/s (tuned is %.1fx)\n", name.c_str(), g, b.gflops / g);
-    std::printf("    target %s", target.c_str());
+    std::printf("    target %s, machine %s", target.c_str(), machine.c_str());
     if (peak > 0) std::printf(", FMA peak %.1f GFLOP/s", peak);
     std::printf("\n");
   }
   return 0;
+}
+
+// Whose tuned configs an export takes (timings of different machines are not ranked together):
+// `requested`, else the only machine with records for `target`, else this machine.
+std::string export_machine(const Database& db, const std::string& target, const std::string& requested) {
+  const std::vector<std::string> names = db.machines(target);
+  std::string listed;
+  for (const std::string& n : names) listed += (listed.empty() ? "'" : ", '") + n + "'";
+  const auto has = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  if (!requested.empty()) {
+    if (!has(requested))
+      throw attune::Error("attune export: --machine '" + requested + "' has no records for " + target +
+                          (names.empty() ? std::string(" (none has)") : " (these have: " + listed + ")"));
+    return requested;
+  }
+  if (names.size() <= 1) return names.empty() ? "" : names.front();
+  if (has(machine_name())) return machine_name();
+  throw attune::Error("attune export: " + std::to_string(names.size()) + " machines have records for " + target +
+                      " (" + listed + "): choose one with --machine");
 }
 
 int cmd_export(int argc, char** argv) {
@@ -381,28 +403,32 @@ int cmd_export(int argc, char** argv) {
                    "time with attune::load_kernel_pack().");
   a.opt("db", "attune_tuning.jsonl", "tuning database")
       .opt("target", "host", "Halide target whose results to export")
+      .opt("machine", "", "the machine whose results to export, as `attune show` names it (default: the only one "
+                          "with results for the target, else this machine)")
       .opt("out", "", "output file (default: schedules/tuned/<target>.json)")
       .opt("pack", "", "build a kernel pack at this path (.so) instead of the JSON file");
   if (!a.parse(argc, argv)) return 0;
   Database db(a.get("db"));
   const std::string target = resolve_target(a.get("target"));
+  const std::string machine = export_machine(db, target, a.get("machine"));
   if (!a.get("pack").empty()) {
     const std::string work = std::filesystem::temp_directory_path().string() + "/attune-pack-" + std::to_string(getpid());
-    const PackResult r = build_kernel_pack(toolchain(target), db, a.get("pack"), work);
+    const PackResult r = build_kernel_pack(toolchain(target), db, machine, a.get("pack"), work);
     std::filesystem::remove_all(work);
     std::printf("built kernel pack %s: %d kernels for %s (%.0f s)\n", a.get("pack").c_str(), r.kernels,
                 target.c_str(), r.seconds);
     return 0;
   }
   nlohmann::json kernels = nlohmann::json::array();
-  for (const Record& b : db.best_per_workload(target))
+  for (const Record& b : db.best_per_workload(target, machine))
     kernels.push_back({{"workload_key", b.workload_key}, {"workload", b.workload}, {"config", b.config},
                        {"config_hash", attune::schedules::Config::from_json(b.config.dump()).hash_hex()},
                        {"gflops", b.gflops}, {"cpu", b.cpu}});
   const std::string out = a.get("out").empty() ? "schedules/tuned/" + target + ".json" : a.get("out");
   if (std::filesystem::path(out).has_parent_path()) std::filesystem::create_directories(std::filesystem::path(out).parent_path());
   std::ofstream(out) << nlohmann::json{{"target", target}, {"format", 1}, {"kernels", kernels}}.dump(2) << "\n";
-  std::printf("exported %zu tuned configs for %s to %s\n", kernels.size(), target.c_str(), out.c_str());
+  std::printf("exported %zu tuned configs for %s%s to %s\n", kernels.size(), target.c_str(),
+              machine.empty() ? "" : (" measured on " + machine).c_str(), out.c_str());
   return 0;
 }
 
@@ -443,34 +469,42 @@ int cmd_plot(int argc, char** argv) {
   Database db(a.get("db"));
   const std::string dir = std::filesystem::temp_directory_path().string() + "/attune-plot-" + std::to_string(getpid());
   std::filesystem::create_directories(dir);
-  // One data file per (workload, strategy): trial, elapsed, best-so-far. A tune's hand-picked
+  // A panel per workload, and per target and machine where the database has several: their
+  // curves are not one search.
+  std::set<std::string> targets, machines;
+  for (const Record& r : db.records()) targets.insert(r.target), machines.insert(r.cpu);
+  const auto panel = [&](const std::string& key, const std::string& target, const std::string& machine) {
+    return key + (targets.size() > 1 ? " for " + target : "") + (machines.size() > 1 ? " on " + machine : "");
+  };
+  // One data file per (panel, strategy): trial, elapsed, best-so-far. A tune's hand-picked
   // (`given`) and transferred configs are the first trials of the strategy it searched with
   // (the one whose records follow them), so its curve is the whole tune's best-so-far.
   std::map<std::pair<std::string, std::string>, std::vector<const Record*>> series;
   std::map<std::string, std::vector<const Record*>> leading;  // workload -> given/transfer not yet followed
   std::map<std::string, std::map<std::string, double>> lines;  // workload -> baseline -> GFLOP/s
   for (const Record& r : db.records()) {
+    const std::string wl = panel(r.workload_key, r.target, r.cpu);
     if (r.strategy == "default" || r.strategy.rfind("autoscheduler:", 0) == 0) {
-      if (r.ok()) lines[r.workload_key][r.strategy] = std::max(lines[r.workload_key][r.strategy], r.gflops);
+      if (r.ok()) lines[wl][r.strategy] = std::max(lines[wl][r.strategy], r.gflops);
       continue;
     }
-    if (r.peak_gflops > 0) lines[r.workload_key]["FMA peak"] = std::max(lines[r.workload_key]["FMA peak"], r.peak_gflops);
+    if (r.peak_gflops > 0) lines[wl]["FMA peak"] = std::max(lines[wl]["FMA peak"], r.peak_gflops);
     if (r.strategy == "final") continue;
     if (r.strategy == "given" || r.strategy == "transfer") {
-      leading[r.workload_key].push_back(&r);
+      leading[wl].push_back(&r);
       continue;
     }
-    std::vector<const Record*>& s = series[{r.workload_key, r.strategy}];
-    std::vector<const Record*>& first = leading[r.workload_key];
+    std::vector<const Record*>& s = series[{wl, r.strategy}];
+    std::vector<const Record*>& first = leading[wl];
     s.insert(s.end(), first.begin(), first.end());
     first.clear();
     s.push_back(&r);
   }
   for (const auto& [workload, recs] : leading)  // a tune of given configs only
     for (const Record* r : recs) series[{workload, r->strategy}].push_back(r);
-  if (!a.get("bench").empty())
+  if (!a.get("bench").empty())  // measured here, for the host target
     for (const auto& [key, peers] : bench_peers(a.get("bench")))
-      for (const auto& [name, g] : peers) lines[key][name] = g;
+      for (const auto& [name, g] : peers) lines[panel(key, resolve_target("host"), machine_name())][name] = g;
   std::set<std::string> workloads;
   for (const auto& [k, v] : series) workloads.insert(k.first);
   for (const auto& [k, v] : lines) workloads.insert(k);

@@ -86,21 +86,23 @@ void Database::append(const Record& r) {
   records_.push_back(r);
 }
 
-bool Database::measured(const std::string& key, const std::string& target, const std::string& hash) const {
+bool Database::measured(const std::string& key, const std::string& target, const std::string& hash,
+                        const std::string& machine) const {
   return std::any_of(records_.begin(), records_.end(), [&](const Record& r) {
-    return r.workload_key == key && r.target == target && r.config_hash == hash;
+    return r.workload_key == key && r.target == target && r.config_hash == hash && r.measured_on(machine);
   });
 }
 
 std::vector<Record> Database::per_config(const std::string& key, const std::string& target, size_t n,
-                                         bool finalists_first) const {
+                                         const std::string& machine, bool finalists_first) const {
   struct Entry {
     Record rec;  // the record that ranks the config
     bool final = false;
   };
   std::vector<Entry> per_config;
   for (const Record& r : records_) {  // autoscheduler baselines are references, not configs
-    if (!r.ok() || r.workload_key != key || r.target != target || r.strategy.rfind("autoscheduler:", 0) == 0)
+    if (!r.ok() || r.workload_key != key || r.target != target || !r.measured_on(machine) ||
+        r.strategy.rfind("autoscheduler:", 0) == 0)
       continue;
     auto it = std::find_if(per_config.begin(), per_config.end(),
                            [&](const Entry& e) { return e.rec.config_hash == r.config_hash; });
@@ -116,22 +118,31 @@ std::vector<Record> Database::per_config(const std::string& key, const std::stri
   return out;
 }
 
-std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n) const {
-  return per_config(key, target, n, true);
+std::vector<Record> Database::best(const std::string& key, const std::string& target, size_t n,
+                                   const std::string& machine) const {
+  return per_config(key, target, n, machine, true);
 }
 
-std::vector<Record> Database::fastest(const std::string& key, const std::string& target, size_t n) const {
-  return per_config(key, target, n, false);
+std::vector<Record> Database::fastest(const std::string& key, const std::string& target, size_t n,
+                                      const std::string& machine) const {
+  return per_config(key, target, n, machine, false);
 }
 
-std::vector<Record> Database::best_per_workload(const std::string& target) const {
+std::vector<Record> Database::best_per_workload(const std::string& target, const std::string& machine) const {
   std::set<std::string> keys;
   for (const Record& r : records_)
-    if (r.target == target) keys.insert(r.workload_key);
+    if (r.target == target && r.measured_on(machine)) keys.insert(r.workload_key);
   std::vector<Record> out;
   for (const std::string& key : keys)
-    for (const Record& b : best(key, target, 1)) out.push_back(b);
+    for (const Record& b : best(key, target, 1, machine)) out.push_back(b);
   return out;
+}
+
+std::vector<std::string> Database::machines(const std::string& target) const {
+  std::set<std::string> names;
+  for (const Record& r : records_)
+    if (r.target == target) names.insert(r.cpu);
+  return {names.begin(), names.end()};
 }
 
 }  // namespace attune::autotune

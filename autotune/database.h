@@ -16,7 +16,7 @@ struct Record {
   std::string workload_key;   // Workload::key()
   nlohmann::json workload;    // Workload as JSON
   std::string target;         // Halide target string
-  std::string cpu;            // CPU model
+  std::string cpu;            // the measuring machine (machine_name(); an offline batch: its GPU's name)
   std::string cpu_features;   // the measuring host as a Halide target (its ISA); empty: not known (imported)
   nlohmann::json config;      // Config as JSON
   std::string config_hash;
@@ -34,6 +34,7 @@ struct Record {
   nlohmann::json to_json() const;
   static Record from_json(const nlohmann::json& j);
   bool ok() const { return status == "ok"; }
+  bool measured_on(const std::string& machine) const { return machine.empty() || cpu == machine; }  // "": any
 };
 
 class Database {
@@ -44,23 +45,30 @@ class Database {
   const std::vector<Record>& records() const { return records_; }
   size_t other_versions() const { return other_versions_; }
   void append(const Record& r);         // durable when it returns
-  bool measured(const std::string& workload_key, const std::string& target, const std::string& hash) const;
+
+  // Queries take the machine whose measurements count (Record::cpu); "" = every machine's.
+  bool measured(const std::string& workload_key, const std::string& target, const std::string& hash,
+                const std::string& machine = "") const;
   // The decision: best ok records of schedule configs (not autoscheduler baselines) for a
   // workload and target, one per config. Configs re-measured together at the end of a tune
   // ("final", interleaved so drift hits them alike) rank first, by their latest re-measurement;
   // the fastest of many noisy search measurements is biased low (winner's curse), so it ranks a
   // config only when it has no re-measurement.
-  std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n) const;
+  std::vector<Record> best(const std::string& workload_key, const std::string& target, size_t n,
+                           const std::string& machine = "") const;
   // Each config's fastest ok measurement of any kind, fastest first: who enters the next
   // end-of-tune re-measurement (a config found faster since the last one must get its chance).
-  std::vector<Record> fastest(const std::string& workload_key, const std::string& target, size_t n) const;
+  std::vector<Record> fastest(const std::string& workload_key, const std::string& target, size_t n,
+                              const std::string& machine = "") const;
   // The best of each workload measured for `target` (as best(key, target, 1)), by workload key.
-  std::vector<Record> best_per_workload(const std::string& target) const;
+  std::vector<Record> best_per_workload(const std::string& target, const std::string& machine = "") const;
+  // The machines with records for `target`, sorted.
+  std::vector<std::string> machines(const std::string& target) const;
   const std::string& path() const { return path_; }
 
  private:
   std::vector<Record> per_config(const std::string& workload_key, const std::string& target, size_t n,
-                                 bool finalists_first) const;
+                                 const std::string& machine, bool finalists_first) const;
 
   std::string path_;
   std::vector<Record> records_;

@@ -10,10 +10,10 @@
 
 namespace attune::autotune {
 
-std::vector<Record> best_per_bucket(const Database& db, const std::string& target) {
+std::vector<Record> best_per_bucket(const Database& db, const std::string& target, const std::string& machine) {
   using Slot = std::tuple<std::string, int, bool, bool, int>;  // kernel, head_dim, causal, mask, bucket
   std::map<Slot, std::pair<double, Record>> chosen;
-  for (const Record& b : db.best_per_workload(target)) {
+  for (const Record& b : db.best_per_workload(target, machine)) {
     const Workload w = Workload::from_json(b.workload.dump());
     const bool projection = w.kernel == "linear";  // one kernel for every feature count and bucket
     const Slot slot{w.kernel, projection ? 0 : w.head_dim, w.causal, w.mask,
@@ -27,10 +27,10 @@ std::vector<Record> best_per_bucket(const Database& db, const std::string& targe
   return out;
 }
 
-PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std::string& out,
-                             const std::string& work_dir) {
+PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std::string& machine,
+                             const std::string& out, const std::string& work_dir) {
   PackResult result;
-  const std::vector<Record> best = best_per_bucket(db, tc.target);
+  const std::vector<Record> best = best_per_bucket(db, tc.target, machine);
   if (best.empty())
     throw Error("attune export --pack: no measured config for target " + tc.target + " in " + db.path());
   std::filesystem::create_directories(work_dir);

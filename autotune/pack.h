@@ -12,17 +12,17 @@
 namespace attune::autotune {
 
 // The tuned workload chosen for each (kernel, head_dim, causal, mask, sequence bucket) of
-// `target`: the one with the most query-key pairs, then one without GQA (the rule the build's
-// attune_load_tuned_configs() applies to exported files).
-std::vector<Record> best_per_bucket(const Database& db, const std::string& target);
+// `target` on `machine` ("": any): the one with the most query-key pairs, then one without GQA
+// (the rule the build's attune_load_tuned_configs() applies to exported files).
+std::vector<Record> best_per_bucket(const Database& db, const std::string& target, const std::string& machine);
 
 struct PackResult {
   int kernels = 0;
   double seconds = 0;
 };
-// Builds `out` (a .so) with tc.generator_exe and tc.compiler for tc.target (resolved, not
-// "host"); throws attune::Error naming the step that failed.
-PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std::string& out,
-                             const std::string& work_dir);
+// Builds `out` (a .so) of `machine`'s tuned configs with tc.generator_exe and tc.compiler for
+// tc.target (resolved, not "host"); throws attune::Error naming the step that failed.
+PackResult build_kernel_pack(const Toolchain& tc, const Database& db, const std::string& machine,
+                             const std::string& out, const std::string& work_dir);
 
 }  // namespace attune::autotune

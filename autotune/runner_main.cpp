@@ -25,6 +25,7 @@
 #include "attune/attention.h"
 #include "autotune/batch.h"
 #include "autotune/candidate.h"
+#include "autotune/machine.h"
 #include "autotune/workload.h"
 #include "reference/reference.h"
 #include "reference/aligned.h"
@@ -286,7 +287,8 @@ int main(int argc, char** argv) {
     else if (flag == "--odd-shape") odd_shape = val != "0";
     else { std::fprintf(stderr, "attune-runner: unknown flag %s\n", flag.c_str()); return 2; }
   }
-  if (!batch.empty()) return run_batch(batch, rounds, timeout, machine, min_time, reps);
+  if (!batch.empty()) return run_batch(batch, rounds, timeout, machine.empty() ? attune::autotune::machine_name() : machine,
+                                       min_time, reps);
   if (lib.empty() || fn_name.empty() || workload_json.empty()) {
     std::fprintf(stderr, "usage: attune-runner --library X.so --function NAME --workload JSON "
                          "[--min-time S] [--repetitions N] [--tolerance T]\n"

@@ -16,6 +16,7 @@
 #include "attune/attention.h"
 #include "autotune/batch.h"
 #include "autotune/fma_peak.h"
+#include "autotune/machine.h"
 #include "autotune/process.h"
 #include "autotune/search.h"
 #include "schedules/apply.h"
@@ -34,14 +35,6 @@ using schedules::Config;
 std::string resolve_target(const std::string& target) {
   const Halide::Target t = target == "host" ? Halide::get_host_target() : Halide::Target(target);
   return t.to_string();
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-  return "unknown";
 }
 
 namespace {
@@ -72,12 +65,13 @@ bool searched_record(const Record& r, const std::string& key, const std::string&
   return r.workload_key == key && r.target == target && r.strategy.rfind("autoscheduler:", 0) != 0;
 }
 
-// Resume: everything the database has for this workload x target is seen, and teaches the strategy.
+// Resume: everything the database has for this workload x target measured on `machine` ("":
+// on any) is seen, and teaches the strategy.
 std::set<std::string> resume(const Database& db, const Workload& w, const std::string& target,
-                             const schedules::Space& space, SearchStrategy& strategy) {
+                             const std::string& machine, const schedules::Space& space, SearchStrategy& strategy) {
   std::set<std::string> seen;
   for (const Record& r : db.records())
-    if (searched_record(r, w.key(), target)) {
+    if (searched_record(r, w.key(), target) && r.measured_on(machine)) {
       const Config c = searched_form(space, r.config);
       if (seen.insert(c.to_json()).second) strategy.observe(c, r.ok() ? r.gflops : 0.0);
     }
@@ -105,6 +99,11 @@ double workload_distance(const Workload& a, const Workload& b) {
          log_ratio(a.batch, b.batch);
 }
 
+// Records a tune learns from before it measures: a workload's records on one machine ("": any).
+struct TransferSource {
+  std::string key, machine;
+};
+
 // The n workloads of the database nearest to `w` (same kernel and target; decode and prefill
 // apart: split-KV chunks against query tiles), nearest first.
 std::vector<std::string> related_workloads(const Database& db, const Workload& w, const std::string& target, int n) {
@@ -124,22 +123,36 @@ std::vector<std::string> related_workloads(const Database& db, const Workload& w
   return out;
 }
 
+// Up to n sources for a tune of `w` on `machine`: other machines' tunes of `w` itself first
+// (their winners often carry over, their timings do not: measured again here), then the
+// nearest other workloads.
+std::vector<TransferSource> transfer_sources(const Database& db, const Workload& w, const std::string& target,
+                                             const std::string& machine, int n) {
+  std::vector<TransferSource> out;
+  if (!machine.empty())
+    for (const std::string& other : db.machines(target))
+      if (other != machine && !db.best(w.key(), target, 1, other).empty() && int(out.size()) < n)
+        out.push_back({w.key(), other});
+  for (const std::string& key : related_workloads(db, w, target, n - int(out.size()))) out.push_back({key, ""});
+  return out;
+}
+
 // Transfer, as a person re-tuning seeds a new shape with the last best: all measurements of
 // the related workloads teach the strategy (its cost model ranks with them before this
 // workload has its own), and their best configs, as far as they are valid in this workload's
 // space (in its canonical form), are returned to be measured first.
-std::vector<Config> transfer_from(const Database& db, const std::vector<std::string>& related, const std::string& target,
-                                  const schedules::Space& space, SearchStrategy& strategy) {
+std::vector<Config> transfer_from(const Database& db, const std::vector<TransferSource>& sources,
+                                  const std::string& target, const schedules::Space& space, SearchStrategy& strategy) {
   std::vector<Config> best;
-  for (const std::string& key : related) {
+  for (const auto& [key, machine] : sources) {
     std::vector<std::pair<Config, double>> measured;
     for (const Record& r : db.records())
-      if (searched_record(r, key, target) && r.strategy != "final") {
+      if (searched_record(r, key, target) && r.measured_on(machine) && r.strategy != "final") {
         const Config c = searched_form(space, r.config);
         if (!space.validate(c)) measured.emplace_back(c, r.ok() ? r.gflops : 0.0);
       }
     strategy.observe_related(measured);
-    for (const Record& r : db.best(key, target, 1)) {
+    for (const Record& r : db.best(key, target, 1, machine)) {
       const Config c = searched_form(space, r.config);
       if (!space.validate(c) && std::find(best.begin(), best.end(), c) == best.end()) best.push_back(c);
     }
@@ -219,7 +232,8 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   tc.target = resolve_target(tc.target);
   const schedules::Space space = space_of(w, tc.target);
   auto strategy = make_strategy(o.strategy, space, o.seed);
-  std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
+  // The batch runs elsewhere: the search goes on from every machine's records of the target.
+  std::set<std::string> seen = resume(db, w, tc.target, "", space, *strategy);
   // Candidates already in this batch (several workloads may share one; not imported yet) are
   // not built twice, and new ones number on after them.
   const std::vector<nlohmann::json> existing = read_jsonl(batch_file(dir));
@@ -228,7 +242,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
         Workload::from_json(e["workload"].dump()).key() == w.key())
       seen.insert(searched_form(space, e["config"]).to_json());
   const std::vector<Config> transferred =
-      transfer_from(db, related_workloads(db, w, tc.target, o.transfer), tc.target, space, *strategy);
+      transfer_from(db, transfer_sources(db, w, tc.target, "", o.transfer), tc.target, space, *strategy);
   const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs, transferred);
   const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
@@ -239,7 +253,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   for (size_t n = 0; n < queue.size(); ++n) {
     const std::string strat = label_of(queue[n], space, o.configs, transferred, *strategy);
     if (!builds[n].ok) {
-      Record r = make_record(w, tc.target, cpu_model(), queue[n], strat, "build_error", builds[n].error, {});
+      Record r = make_record(w, tc.target, machine_name(), queue[n], strat, "build_error", builds[n].error, {});
       db.append(r);
       ++summary.failed;
       continue;
@@ -261,8 +275,8 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
       "# results in results.jsonl (then, where the batch was built: attune import DIR).\n"
       "# Flags: --rounds N (interleaved rounds, default 3), --timeout S, --min-time S.\n"
       "here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
+      "# The machine its records name: the GPU, else (no --machine) the runner names the CPU.\n"
       "machine=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)\n"
-      "[ -n \"$machine\" ] || machine=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)\n"
       "# Halide's CUDA runtime loads libcuda.so; drivers often install only libcuda.so.1.\n"
       "if ! ldconfig -p | grep -q 'libcuda\\.so '; then\n"
       "  cuda=$(ldconfig -p | sed -n 's/.*libcuda\\.so\\.1 .*=> //p' | head -n 1)\n"
@@ -312,9 +326,11 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   tc.target = resolve_target(tc.target);
   const schedules::Space space = space_of(w, tc.target);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
-  std::set<std::string> seen = resume(db, w, tc.target, space, *strategy);
+  // This machine's records are resumed from and ranked; other machines' teach, as transfer.
+  const std::string machine = machine_name();
+  std::set<std::string> seen = resume(db, w, tc.target, machine, space, *strategy);
   const std::vector<Config> transferred =
-      transfer_from(db, related_workloads(db, w, tc.target, o.transfer), tc.target, space, *strategy);
+      transfer_from(db, transfer_sources(db, w, tc.target, machine, o.transfer), tc.target, space, *strategy);
   const long long memory_bytes = run_memory_cap(tc.target, o.memory_bytes);
 
   const auto start = std::chrono::steady_clock::now();
@@ -332,14 +348,14 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     p.peak_gflops = std::max(p.peak_gflops, fma_peak_gflops(vector_isa_of(tc.target), threads ? std::atoi(threads) : 0));
   };
   probe_peak();
-  for (const Record& r : db.best(w.key(), tc.target, 1)) p.best_gflops = r.gflops;
+  for (const Record& r : db.best(w.key(), tc.target, 1, machine)) p.best_gflops = r.gflops;
   // Records name the measuring CPU by its features too: the model name can be as vague as
   // "AMD EPYC" across generations (AVX2 Zen 3, AVX-512 Zen 5).
   const std::string host_features = Halide::get_host_target().to_string();
 
   auto record = [&](const Config& c, const std::string& strat, const std::string& status,
                     const std::string& error, const std::vector<double>& times) {
-    Record r = make_record(w, tc.target, cpu_model(), c, strat, status, error, times);
+    Record r = make_record(w, tc.target, machine, c, strat, status, error, times);
     r.cpu_features = host_features;
     r.peak_gflops = p.peak_gflops;
     r.trial = result.trials;
@@ -362,7 +378,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     Config marker;
     marker.kernel = w.kernel;
     marker.knobs["autoscheduler_" + name] = 1;  // identity of the baseline in the database
-    if (!db.measured(w.key(), tc.target, marker.hash_hex())) {
+    if (!db.measured(w.key(), tc.target, marker.hash_hex(), machine)) {
       ++result.trials;
       const BuildResult b = build_candidate(tc, w, marker, o.work_dir, std::max(o.build_timeout_s, 600.0), name);
       RunResult rr{"build_error", b.error, {}};
@@ -371,7 +387,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
         ++result.failures;
     }
     for (const Record& r : db.records())
-      if (r.workload_key == w.key() && r.target == tc.target && r.strategy == o.strategy && r.ok())
+      if (r.workload_key == w.key() && r.target == tc.target && r.measured_on(machine) && r.strategy == o.strategy && r.ok())
         result.found = true, result.best = r;
     result.interrupted = stop_requested();
     return result;
@@ -412,7 +428,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   // Noise control: re-measure the best few interleaved, so drift hits all of them alike. The
   // default config joins them: "the tune matches or beats the default" is then decided under
   // the same conditions, not against a measurement taken minutes earlier on a drifting machine.
-  auto top = o.final_remeasure > 1 && !stop_requested() ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure)) : std::vector<Record>{};
+  auto top = o.final_remeasure > 1 && !stop_requested() ? db.fastest(w.key(), tc.target, size_t(o.final_remeasure), machine) : std::vector<Record>{};
   // The baselines join them: the default config and the caller's given configs (such as the
   // incumbent a re-tune is seeded with), so a winner beats them under the same conditions.
   // (Compared as resume does: a record older than a knob lacks it in its hash.)
@@ -420,7 +436,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     std::set<std::string> in_top;
     for (const Record& r : top) in_top.insert(searched_form(space, r.config).to_json());
     std::map<std::string, Record> fastest_of;  // searched form -> its fastest record
-    for (const Record& r : db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max()))
+    for (const Record& r : db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max(), machine))
       fastest_of.emplace(searched_form(space, r.config).to_json(), r);
     std::vector<Config> baselines = {def};
     for (const Config& g : o.configs) baselines.push_back(searched_form(space, g));
@@ -450,7 +466,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     }
   }
 
-  const auto best = db.best(w.key(), tc.target, 1);
+  const auto best = db.best(w.key(), tc.target, 1, machine);
   if (!best.empty()) {
     result.found = true;
     result.best = best.front();

@@ -52,7 +52,6 @@ struct TuneResult {
 
 // The Halide target string that "host" means on this machine.
 std::string resolve_target(const std::string& target);
-std::string cpu_model();
 
 // Stops early when a stop is requested (autotune/process.h): the candidate being built or run
 // then is not recorded (a resumed tune measures it) and there is no final re-measurement.

@@ -15,6 +15,7 @@
 
 #include "autotune/database.h"
 #include "autotune/fma_peak.h"
+#include "autotune/machine.h"
 #include "autotune/process.h"
 #include "autotune/search.h"
 #include "autotune/tuner.h"
@@ -244,6 +245,41 @@ TEST(Tuner, NewWorkloadStartsFromTheBestOfOtherWorkloads) {
   ASSERT_EQ(db.records().size(), 10u);
   EXPECT_EQ(db.records()[8].strategy, "default");
   EXPECT_EQ(db.records()[9].strategy, "random");
+}
+
+// Timings of another machine say nothing of this one: a database holding another machine's tune
+// of the workload is not resumed from (its configs, the default included, are measured again
+// here), but its best config is measured first, as transfer; results are ranked per machine.
+TEST(Tuner, OtherMachinesTunesAreTransferredNotResumed) {
+  Database db(temp_path("machines.jsonl"));
+  TuneOptions o = quick_tune("machines");
+  o.final_remeasure = 0;
+  o.max_trials = 3;
+  o.strategy = "random";
+  const std::string target = resolve_target("host"), here = machine_name(), there = "Other CPU (family 1, model 2)";
+  ASSERT_NE(here, there);
+  const schedules::Space space = schedules::space_for_target("sdpa", Halide::Target(target), 64, false);
+  const schedules::Config def = space.default_config();
+  schedules::Config theirs = def;
+  theirs.knobs["q_tile"] = 24;
+  db.append(make_record(o.workload, target, there, def, "default", "ok", "", {5.0}));
+  db.append(make_record(o.workload, target, there, theirs, "random", "ok", "", {0.001}));
+  const TuneResult r = tune(o, db);
+  ASSERT_EQ(db.records().size(), 5u);
+  const auto config_of = [&](size_t n) { return schedules::Config::from_json(db.records()[n].config.dump()); };
+  EXPECT_EQ(db.records()[2].strategy, "default");
+  EXPECT_EQ(db.records()[3].strategy, "transfer");
+  EXPECT_EQ(config_of(3), theirs) << db.records()[3].config.dump();
+  for (size_t n = 2; n < 5; ++n) EXPECT_EQ(db.records()[n].cpu, here);
+  ASSERT_TRUE(r.found);
+  EXPECT_EQ(r.best.cpu, here) << "ranked with the other machine's (faster) timing";
+  std::vector<std::string> both = {here, there};
+  std::sort(both.begin(), both.end());
+  EXPECT_EQ(db.machines(target), both);
+  ASSERT_EQ(db.best(o.workload.key(), target, 1, there).size(), 1u);
+  EXPECT_EQ(db.best(o.workload.key(), target, 1, there)[0].median_ms, 0.001);
+  EXPECT_TRUE(db.measured(o.workload.key(), target, theirs.hash_hex(), here));
+  EXPECT_FALSE(db.measured(o.workload.key(), target, config_of(4).hash_hex(), there));
 }
 
 // The cost model learns from related workloads: told that flash is 20x slower there, it

@@ -1,0 +1,23 @@
+#include "machine.h"
+
+#include <algorithm>
+#include <fstream>
+
+namespace attune::autotune {
+
+std::string machine_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, name, family, model;
+  while (std::getline(in, line) && (name.empty() || family.empty() || model.empty())) {
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string value = line.substr(std::min(line.size(), colon + 2));
+    if (name.empty() && line.rfind("model name", 0) == 0) name = value;
+    else if (family.empty() && line.rfind("cpu family", 0) == 0) family = value;
+    else if (model.empty() && line.rfind("model\t", 0) == 0) model = value;
+  }
+  if (name.empty()) name = "unknown";
+  return family.empty() || model.empty() ? name : name + " (family " + family + ", model " + model + ")";
+}
+
+}  // namespace attune::autotune
