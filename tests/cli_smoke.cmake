@@ -9,6 +9,18 @@ function(step)
   endif ()
   set(last_out "${out}" PARENT_SCOPE)
 endfunction()
+# `attune export ARGS... --out FILE`: FILE must hold `expected` kernels, the first measured on
+# `machine`.
+function(export_expecting file expected machine)
+  step(${ATTUNE} export --db ${db} ${ARGN} --out ${file})
+  file(READ ${file} exported)
+  string(JSON n LENGTH "${exported}" kernels)
+  string(JSON cpu GET "${exported}" kernels 0 cpu)
+  if (NOT n EQUAL expected OR NOT cpu STREQUAL machine)
+    message(FATAL_ERROR "export ${ARGN} wrote ${n} kernels (the first measured on '${cpu}'), expected ${expected} "
+            "of '${machine}'")
+  endif ()
+endfunction()
 set(db "${WORK_DIR}/db.jsonl")
 step(${ATTUNE} tune --shape 1x2x128x128x64 --budget 3 --db ${db} --min-time 0.02)
 # The projection GEMM of the multi-head attention layer: [1, 64, 2*32] -> 2 heads of 32.
@@ -23,12 +35,9 @@ endforeach ()
 if (NOT last_out MATCHES "FMA peak [0-9]+")
   message(FATAL_ERROR "attune show gives no FMA peak:\n${last_out}")
 endif ()
-step(${ATTUNE} export --db ${db} --out ${WORK_DIR}/tuned.json)
-file(READ ${WORK_DIR}/tuned.json exported)
-string(JSON n LENGTH "${exported}" kernels)
-if (NOT n EQUAL 2)
-  message(FATAL_ERROR "export wrote ${n} kernels, expected 2")
-endif ()
+file(STRINGS ${db} first_record LIMIT_COUNT 1)
+string(JSON here GET "${first_record}" cpu)  # this machine, as the tunes named it
+export_expecting(${WORK_DIR}/tuned.json 2 "${here}")
 # Peers from a benchmark run's JSON (rows labelled with the tuned workload's key) as lines.
 file(WRITE ${WORK_DIR}/bench.json [[{"benchmarks": [
   {"run_name": "sdpa/onednn_unfused/x", "run_type": "iteration", "label": "sdpa:b1:h2:kv2:q128:k128:d64:causal0:mask0", "GFLOP/s": 12.5},
@@ -54,26 +63,14 @@ if (NOT last_out MATCHES "imported 2 measured")
 endif ()
 # Another machine's tune in the same database (as a shared one gathers): shown apart; export
 # takes this machine's results, or another's with --machine, never a mix.
-file(STRINGS ${db} first_record LIMIT_COUNT 1)
 string(REGEX REPLACE "\"cpu\":\"[^\"]*\"" "\"cpu\":\"Other CPU (family 1, model 2)\"" other_record "${first_record}")
 file(APPEND ${db} "${other_record}\n")
 step(${ATTUNE} show --db ${db})
 if (NOT last_out MATCHES "machine Other CPU")
   message(FATAL_ERROR "attune show does not list the other machine's results apart:\n${last_out}")
 endif ()
-step(${ATTUNE} export --db ${db} --out ${WORK_DIR}/here.json)
-file(READ ${WORK_DIR}/here.json exported)
-string(JSON n LENGTH "${exported}" kernels)
-if (NOT n EQUAL 3)  # the two tunes and the batch's workload
-  message(FATAL_ERROR "export of this machine's results wrote ${n} kernels, expected 3:\n${last_out}")
-endif ()
-step(${ATTUNE} export --db ${db} --machine "Other CPU (family 1, model 2)" --out ${WORK_DIR}/other.json)
-file(READ ${WORK_DIR}/other.json exported)
-string(JSON n LENGTH "${exported}" kernels)
-string(JSON cpu GET "${exported}" kernels 0 cpu)
-if (NOT n EQUAL 1 OR NOT cpu MATCHES "^Other CPU")
-  message(FATAL_ERROR "export --machine wrote ${n} kernels (cpu ${cpu}), expected the other machine's 1")
-endif ()
+export_expecting(${WORK_DIR}/here.json 3 "${here}")  # the two tunes and the batch's workload
+export_expecting(${WORK_DIR}/other.json 1 "Other CPU (family 1, model 2)" --machine "Other CPU (family 1, model 2)")
 execute_process(COMMAND ${ATTUNE} export --db ${db} --machine "No such CPU" --out ${WORK_DIR}/none.json
                 RESULT_VARIABLE rc ERROR_VARIABLE err)
 if (rc EQUAL 0 OR NOT err MATCHES "--machine")
