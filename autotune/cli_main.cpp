@@ -9,6 +9,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -16,6 +17,7 @@
 
 #include "attune/attention.h"
 #include "autotune/database.h"
+#include "autotune/fma_peak.h"
 #include "autotune/machine.h"
 #include "autotune/pack.h"
 #include "autotune/process.h"
@@ -136,6 +138,37 @@ std::vector<Workload> standard_workloads(const std::string& kernel) {
   return set;
 }
 
+// What this build's dispatch runs for `function` (sdpa, attention_probs, linear) on `w`'s shape.
+attune::DispatchInfo dispatch_of(const std::string& function, const Workload& w) {
+  attune::SdpaOptions o;
+  o.causal = w.causal;
+  o.num_kv_heads = w.num_kv_heads;
+  static const std::uint8_t any_mask = 1;
+  if (w.mask) o.key_padding_mask = &any_mask;
+  return attune::describe_dispatch(function, w.batch, w.num_heads, w.seq_q, w.seq_kv, w.head_dim, o);
+}
+
+// The tuned config this build's dispatch runs for `w` with kernels for `target`'s vector ISA
+// (`attune which`), if it has one: the incumbent a tune on this machine must beat.
+std::optional<attune::schedules::Config> shipped_config(const Workload& w, const std::string& target) {
+  static const std::map<VectorIsa, std::string> level = {
+      {VectorIsa::kAvx512, "avx512"}, {VectorIsa::kAvx2, "avx2"}, {VectorIsa::kSse, "sse41"}};
+  const std::string resolved = resolve_target(target);
+  const auto it = level.find(vector_isa_of(resolved));
+  if (it == level.end() || attune::schedules::is_gpu_target(resolved)) return std::nullopt;
+  const std::string before = attune::max_isa();
+  try {
+    attune::set_max_isa(it->second);
+    const attune::DispatchInfo d = dispatch_of(w.kernel, w);
+    attune::set_max_isa(before);
+    if (d.config.empty() || vector_isa_of(d.target) != it->first) return std::nullopt;
+    return attune::schedules::Config::from_json(d.config);
+  } catch (const attune::Error&) {  // an ISA this CPU lacks, a kernel this build does not have
+    attune::set_max_isa(before);
+    return std::nullopt;
+  }
+}
+
 // The flags parse_shape() reads.
 Args& shape_flags(Args& a) {
   return a.opt("shape", "1x8x1024x1024x64", "workload shape BxHxSqxSkvxD")
@@ -180,8 +213,13 @@ void parse_budget(const std::string& s, TuneOptions& o) {
 }
 
 void print_progress(const TuneProgress& p, const std::string& label, bool tty) {
+  if (p.final_configs > 0) {
+    std::fprintf(stderr, "%s%s: re-timing %d configs (the fastest, the default, the shipped and given ones) in %d "
+                 "interleaved rounds\n", tty ? "\n" : "", label.c_str(), p.final_configs, p.final_rounds);
+    return;
+  }
   const double frac = p.budget_trials > 0 ? double(p.trials) / p.budget_trials : p.elapsed_s / p.budget_s;
-  const double eta = frac > 0 ? p.elapsed_s * (1 - frac) / frac : 0;
+  const double eta = frac > 0 ? std::max(0.0, p.elapsed_s * (1 - frac) / frac) : 0;
   char line[256], peak[32] = "";
   if (p.peak_gflops > 0) std::snprintf(peak, sizeof peak, " (%.0f%% of peak)", 100 * p.best_gflops / p.peak_gflops);
   std::snprintf(line, sizeof line, "%s %d%s trials, best %.1f GFLOP/s%s, %d failed, %.0fs elapsed, ETA %.0fs",
@@ -193,6 +231,8 @@ void print_progress(const TuneProgress& p, const std::string& label, bool tty) {
                  std::string(size_t(width - done), '.').c_str(), line);
   } else {
     static double last = -1e9;
+    static std::string last_label;
+    if (label != last_label || p.elapsed_s < last) last = -1e9, last_label = label;  // a new tune or slice
     if (p.elapsed_s - last >= 10 || frac >= 1) {
       std::fprintf(stderr, "%s\n", line);
       last = p.elapsed_s;
@@ -213,6 +253,10 @@ int cmd_tune(int argc, char** argv) {
            "also the projection GEMM of the multi-head attention layer, model_dim 512, S=1024)")
       .opt("target", "host", "Halide target string (e.g. x86-64-linux-avx2-fma)")
       .opt("budget", "10m", "per workload: time (10m, 90s, 1h) or trials (500)")
+      .opt("total-budget", "",
+           "one budget for all the workloads (--preset), in slices: each workload a warm-up slice (half the "
+           "budget in all), then each slice to the workload whose best improved the most in its last one "
+           "(as Ansor's task scheduler); the final re-measurements come after it")
       .opt("strategy", "model",
            "model (a cost model, updated as measurements arrive, ranks candidates before they are "
            "measured), evolutionary, random, or autoscheduler:NAME (Mullapudi2016, Adams2019, Li2018: "
@@ -234,6 +278,8 @@ int cmd_tune(int argc, char** argv) {
            "learn from up to N other workloads in the database (same kernel and target, nearest shapes "
            "first): their best configs are measured after the default (recorded as strategy 'transfer') "
            "and their measurements train the model strategy's cost model; 0: none")
+      .sw("no-shipped", "do not measure the config this build ships for the workload (`attune which`; by "
+                        "default it is measured after the default config and re-timed against the winners)")
       .opt("batch-out", "",
            "offline batch for a machine without Halide (e.g. a GPU box): build --budget N candidates "
            "into this directory instead of running them; there, DIR/run.sh checks and times them; "
@@ -262,7 +308,7 @@ int cmd_tune(int argc, char** argv) {
   Database db(a.get("db"));
   const bool tty = isatty(2);
   stop_on_signals();  // Ctrl-C: stop cleanly (a second one: at once); the next run resumes
-  for (const Workload& w : workloads) {
+  const auto options_for = [&](const Workload& w) {
     TuneOptions o;
     o.workload = w;
     o.toolchain = toolchain(a.get("target"));
@@ -285,34 +331,84 @@ int cmd_tune(int argc, char** argv) {
       const int n = threads > 0 ? threads : int(std::thread::hardware_concurrency());
       o.toolchain.pin_cpus = "0-" + std::to_string(std::max(0, n - 1));
     }
-    if (!a.get("batch-out").empty()) {
+    return o;
+  };
+  std::vector<TuneOptions> tasks;
+  for (const Workload& w : workloads) {
+    tasks.push_back(options_for(w));
+    if (!a.has("no-shipped")) tasks.back().shipped = shipped_config(w, tasks.back().toolchain.target);
+  }
+
+  if (!a.get("batch-out").empty()) {
+    if (a.has("total-budget")) throw attune::Error("attune tune: --batch-out takes --budget N, not --total-budget");
+    for (const TuneOptions& o : tasks) {
       const BatchSummary b = prepare_batch(o, db, a.get("batch-out"));
       std::printf("%s: %d candidates built into %s (%d failed to build); run %s/run.sh on the target machine, "
-                  "then attune import %s\n", w.key().c_str(), b.built, a.get("batch-out").c_str(), b.failed,
+                  "then attune import %s\n", o.workload.key().c_str(), b.built, a.get("batch-out").c_str(), b.failed,
                   a.get("batch-out").c_str(), a.get("batch-out").c_str());
-      continue;
     }
-    std::fprintf(stderr, "tuning %s on %s with %s\n", w.key().c_str(), resolve_target(o.toolchain.target).c_str(),
-                 o.strategy.c_str());
-    const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, w.key(), tty); });
-    if (tty) std::fprintf(stderr, "\n");
+    return 0;
+  }
+  // The summary of workload `w`'s tune; false if it was interrupted (the run stops there).
+  const auto report = [&](const Workload& w, const TuneResult& r) {
     if (r.interrupted) {
       std::fprintf(stderr, "interrupted: %d trials of %s are in %s; the same command resumes the tune\n", r.trials,
                    w.key().c_str(), a.get("db").c_str());
-      return 130;  // as a shell reports a command stopped by SIGINT
+      return false;
     }
     if (!r.found) {
       std::printf("%s: no valid config found (%d trials, %d failed)\n", w.key().c_str(), r.trials, r.failures);
-      continue;
+      return true;
     }
     std::printf("%s: best %.1f GFLOP/s (%.3f ms", w.key().c_str(), r.best.gflops, r.best.median_ms);
     if (r.best.peak_gflops > 0) std::printf(", %.0f%% of the FMA peak", 100 * r.best.gflops / r.best.peak_gflops);
     std::printf("), config %s %s; %d trials, %d failed", r.best.config_hash.c_str(), r.best.config.dump().c_str(),
                 r.trials, r.failures);
     if (r.default_final.median_ms > 0)
-      std::printf("; %.2fx the default config (%.3f ms) in the same interleaved round",
-                  r.default_final.median_ms / r.best.median_ms, r.default_final.median_ms);
+      std::printf("; %.2fx the default config (%.3f ms)", r.default_final.median_ms / r.best.median_ms,
+                  r.default_final.median_ms);
+    if (r.shipped_final.median_ms > 0)
+      std::printf("; %.2fx the config this build ships (%.3f ms)", r.shipped_final.median_ms / r.best.median_ms,
+                  r.shipped_final.median_ms);
+    if (r.default_final.median_ms > 0 || r.shipped_final.median_ms > 0) std::printf(" in the same interleaved round");
     std::printf("\n");
+    return true;
+  };
+  const auto announce = [&](const TuneOptions& o) {
+    std::fprintf(stderr, "tuning %s on %s with %s\n", o.workload.key().c_str(),
+                 resolve_target(o.toolchain.target).c_str(), o.strategy.c_str());
+  };
+
+  if (a.has("total-budget")) {
+    if (a.has("budget")) throw attune::Error("attune tune: give --budget (per workload) or --total-budget, not both");
+    if (tasks.front().strategy.rfind("autoscheduler:", 0) == 0)
+      throw attune::Error("attune tune: an autoscheduler baseline is one trial per workload: use --budget, not --total-budget");
+    TuneOptions total;
+    parse_budget(a.get("total-budget"), total);
+    if (total.max_seconds > 0 && total.max_seconds < 20.0 * double(tasks.size()))
+      throw attune::Error("attune tune: --total-budget " + a.get("total-budget") + " is under 20 s per workload (" +
+                          std::to_string(tasks.size()) + " workloads)");
+    size_t shown = tasks.size();  // the workload whose slice the progress line is about
+    const std::vector<TuneResult> results =
+        tune_all(tasks, {total.max_trials, total.max_seconds}, db, [&](size_t t, const TuneProgress& p) {
+          if (t != shown && p.final_configs == 0) {
+            if (tty && shown != tasks.size()) std::fprintf(stderr, "\n");
+            announce(tasks[t]);
+            shown = t;
+          }
+          print_progress(p, tasks[t].workload.key(), tty);
+        });
+    if (tty) std::fprintf(stderr, "\n");
+    for (size_t t = 0; t < tasks.size(); ++t)
+      if (!report(tasks[t].workload, results[t])) return 130;
+    if (stop_requested()) return 130;
+    return 0;
+  }
+  for (const TuneOptions& o : tasks) {
+    announce(o);
+    const TuneResult r = tune(o, db, [&](const TuneProgress& p) { print_progress(p, o.workload.key(), tty); });
+    if (tty) std::fprintf(stderr, "\n");
+    if (!report(o.workload, r)) return 130;  // as a shell reports a command stopped by SIGINT
   }
   return 0;
 }
@@ -557,13 +653,7 @@ int cmd_which(int argc, char** argv) {
   const Workload w = parse_shape(a.get("shape"), a);
   if (!a.get("pack").empty()) attune::load_kernel_pack(a.get("pack"));
   attune::set_max_isa(a.get("max-isa"));
-  attune::SdpaOptions o;
-  o.causal = w.causal;
-  o.num_kv_heads = w.num_kv_heads;
-  static const std::uint8_t any_mask = 1;
-  if (w.mask) o.key_padding_mask = &any_mask;
-  const attune::DispatchInfo d =
-      attune::describe_dispatch(a.get("function"), w.batch, w.num_heads, w.seq_q, w.seq_kv, w.head_dim, o);
+  const attune::DispatchInfo d = dispatch_of(a.get("function"), w);
   std::printf("kernel  %s\nbucket  %s\nsource  %s\ntarget  %s\nconfig  %s\nhash    %s\ntuned   %s\n",
               d.kernel.c_str(), d.bucket.c_str(), d.source.c_str(), d.target.c_str(),
               d.config.empty() ? "(default schedule of the space)" : d.config.c_str(),

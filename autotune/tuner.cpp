@@ -9,6 +9,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -160,11 +161,20 @@ std::vector<Config> transfer_from(const Database& db, const std::vector<Transfer
   return best;
 }
 
+// The shipped config as the search knows it; none if this workload's space rejects it.
+std::optional<Config> shipped_in(const schedules::Space& space, const std::optional<Config>& shipped) {
+  if (!shipped) return std::nullopt;
+  const Config c = space.complete(*shipped);
+  if (space.validate(c)) return std::nullopt;
+  return space.canonical(c);
+}
+
 // The next candidates: the caller's `given` configs (asked for by name: measured even with a
-// budget of one), the default config (the baseline every tune must match or beat), the
-// transferred configs, then the strategy's proposals.
+// budget of one), the default config (the baseline every tune must match or beat), the shipped
+// one, the transferred configs, then the strategy's proposals.
 std::vector<Config> next_candidates(const schedules::Space& space, SearchStrategy& strategy, std::set<std::string>& seen,
-                                    size_t want, const std::vector<Config>& given, const std::vector<Config>& transfer) {
+                                    size_t want, const std::vector<Config>& given, const std::optional<Config>& shipped,
+                                    const std::vector<Config>& transfer) {
   std::vector<Config> queue;
   const auto add = [&](const Config& c) {
     if (queue.size() < want && !seen.count(c.to_json()) && std::find(queue.begin(), queue.end(), c) == queue.end())
@@ -176,6 +186,7 @@ std::vector<Config> next_candidates(const schedules::Space& space, SearchStrateg
     add(space.canonical(c));
   }
   add(space.default_config());
+  if (shipped) add(*shipped);
   for (const Config& c : transfer) add(c);
   for (const Config& c : strategy.propose(want, seen))
     if (queue.size() < want) queue.push_back(c);
@@ -186,10 +197,12 @@ std::vector<Config> next_candidates(const schedules::Space& space, SearchStrateg
 // The strategy label of a candidate's record: "default", "given" (--config), "transfer" or
 // the strategy's.
 std::string label_of(const Config& c, const schedules::Space& space, const std::vector<Config>& given,
-                     const std::vector<Config>& transfer, const SearchStrategy& strategy) {
+                     const std::optional<Config>& shipped, const std::vector<Config>& transfer,
+                     const SearchStrategy& strategy) {
   if (c == space.default_config()) return "default";
   for (const Config& g : given)
     if (searched_form(space, g) == c) return "given";
+  if (shipped == c) return "shipped";
   if (std::find(transfer.begin(), transfer.end(), c) != transfer.end()) return "transfer";
   return strategy.name();
 }
@@ -231,6 +244,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   Toolchain tc = o.toolchain;
   tc.target = resolve_target(tc.target);
   const schedules::Space space = space_of(w, tc.target);
+  const std::optional<Config> shipped = shipped_in(space, o.shipped);
   auto strategy = make_strategy(o.strategy, space, o.seed);
   // The batch runs elsewhere: the search goes on from every machine's records of the target.
   std::set<std::string> seen = resume(db, w, tc.target, "", space, *strategy);
@@ -243,7 +257,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
       seen.insert(searched_form(space, e["config"]).to_json());
   const std::vector<Config> transferred =
       transfer_from(db, transfer_sources(db, w, tc.target, "", o.transfer), tc.target, space, *strategy);
-  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs, transferred);
+  const std::vector<Config> queue = next_candidates(space, *strategy, seen, size_t(o.max_trials), o.configs, shipped, transferred);
   const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
   std::filesystem::create_directories(dir + "/candidates");
@@ -251,7 +265,7 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
   std::ofstream out(batch_file(dir), std::ios::app);
   BatchSummary summary;
   for (size_t n = 0; n < queue.size(); ++n) {
-    const std::string strat = label_of(queue[n], space, o.configs, transferred, *strategy);
+    const std::string strat = label_of(queue[n], space, o.configs, shipped, transferred, *strategy);
     if (!builds[n].ok) {
       Record r = make_record(w, tc.target, machine_name(), queue[n], strat, "build_error", builds[n].error, {});
       db.append(r);
@@ -319,12 +333,13 @@ Record make_record(const Workload& w, const std::string& target, const std::stri
 }
 
 TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(const TuneProgress&)>& progress) {
-  if (o.max_trials <= 0 && o.max_seconds <= 0) throw Error("attune tune: give a budget (--budget)");
+  if (o.search && o.max_trials <= 0 && o.max_seconds <= 0) throw Error("attune tune: give a budget (--budget)");
   const WorkDirCleanup cleanup{o.work_dir};
   const Workload& w = o.workload;
   Toolchain tc = o.toolchain;
   tc.target = resolve_target(tc.target);
   const schedules::Space space = space_of(w, tc.target);
+  const std::optional<Config> shipped = shipped_in(space, o.shipped);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
   // This machine's records are resumed from and ranked; other machines' teach, as transfer.
   const std::string machine = machine_name();
@@ -358,8 +373,8 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     Record r = make_record(w, tc.target, machine, c, strat, status, error, times);
     r.cpu_features = host_features;
     r.peak_gflops = p.peak_gflops;
-    r.trial = result.trials;
-    r.elapsed_s = elapsed();
+    r.trial = o.trials_before + result.trials;
+    r.elapsed_s = o.seconds_before + elapsed();
     db.append(r);
     return r;
   };
@@ -394,23 +409,30 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   }
 
   const Config def = space.default_config();
-  while (budget_left()) {
+  // Every candidate is checked against the same double reference (same inputs): computed once.
+  const std::vector<std::string> reference_cache = {"--reference-cache", o.work_dir + "/reference"};
+  std::filesystem::create_directories(o.work_dir + "/reference");
+  while (o.search && budget_left()) {
     const std::vector<Config> queue =
-        next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs, transferred);
-    if (queue.empty()) break;  // space exhausted
+        next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs, shipped, transferred);
+    if (queue.empty()) {
+      result.exhausted = true;
+      break;
+    }
     // Build in parallel (each build is its own process), then run one at a time.
     const std::vector<BuildResult> builds = build_all(tc, w, queue, o.jobs, o.work_dir, o.build_timeout_s);
 
     for (size_t n = 0; n < queue.size() && budget_left(); ++n) {
       const Config& c = queue[n];
-      const std::string strat = label_of(c, space, o.configs, transferred, *strategy);
+      const std::string strat = label_of(c, space, o.configs, shipped, transferred, *strategy);
       if (!builds[n].ok) {
         ++result.trials;
         record(c, strat, "build_error", builds[n].error, {});
         strategy->observe(c, 0);
         ++result.failures;
       } else {
-        const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, o.repetitions);
+        const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, o.repetitions,
+                                           true, reference_cache);
         if (stop_requested()) break;
         ++result.trials;
         const Record r = record(c, strat, rr.status, rr.error, rr.times_ms);
@@ -439,6 +461,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     for (const Record& r : db.fastest(w.key(), tc.target, std::numeric_limits<size_t>::max(), machine))
       fastest_of.emplace(searched_form(space, r.config).to_json(), r);
     std::vector<Config> baselines = {def};
+    if (shipped) baselines.push_back(*shipped);
     for (const Config& g : o.configs) baselines.push_back(searched_form(space, g));
     for (const Config& b : baselines) {
       const auto m = fastest_of.find(b.to_json());
@@ -446,6 +469,12 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     }
   }
   if (top.size() > 1) {
+    if (progress) {
+      TuneProgress f = p;
+      f.final_configs = int(top.size());
+      f.final_rounds = std::max(1, o.final_rounds);
+      progress(f);
+    }
     probe_peak();
     std::vector<BuildResult> builds;
     for (const Record& r : top) builds.push_back(build_candidate(tc, w, Config::from_json(r.config.dump()), o.work_dir));
@@ -455,7 +484,10 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
     for (int round = 0; round < std::max(1, o.final_rounds); ++round)
       for (size_t n = 0; n < top.size(); ++n)
         if (builds[n].ok) {
-          const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3);
+          // Checked again in the first round only: the same configs passed when they were searched.
+          std::vector<std::string> extra = reference_cache;
+          if (round > 0) extra.insert(extra.end(), {"--check", "0"});
+          const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3, true, extra);
           times[n].insert(times[n].end(), rr.times_ms.begin(), rr.times_ms.end());
         }
     for (size_t n = 0; n < top.size() && !stop_requested(); ++n) {
@@ -463,6 +495,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
       const Config c = Config::from_json(top[n].config.dump());
       const Record r = record(c, "final", "ok", "", times[n]);
       if (searched_form(space, c) == def) result.default_final = r;  // def is canonical (default_config)
+      if (searched_form(space, c) == shipped) result.shipped_final = r;
     }
   }
 
@@ -473,6 +506,81 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   }
   result.interrupted = stop_requested();  // also when the stop came during the final round
   return result;
+}
+
+void SliceHistory::add(const TuneResult& slice, double slice_seconds, double best_after) {
+  gain = best_gflops > 0 ? best_after / best_gflops - 1 : (best_after > 0 ? 1.0 : 0.0);
+  best_gflops = std::max(best_gflops, best_after);
+  exhausted = slice.exhausted || slice.trials == 0;  // no progress: no more slices (no spinning)
+  ++slices;
+  trials += slice.trials;
+  seconds += slice_seconds;
+}
+
+size_t next_slice(const std::vector<SliceHistory>& tasks) {
+  size_t pick = kNoSlice;
+  for (size_t t = 0; t < tasks.size(); ++t) {
+    const SliceHistory& h = tasks[t];
+    if (h.slices == 0) return t;  // warm-up, in order
+    if (h.exhausted) continue;
+    const SliceHistory* p = pick == kNoSlice ? nullptr : &tasks[pick];
+    if (!p || h.gain > p->gain || (h.gain == p->gain && h.slices < p->slices)) pick = t;
+  }
+  return pick;
+}
+
+std::vector<TuneResult> tune_all(const std::vector<TuneOptions>& tasks, const TotalBudget& budget, Database& db,
+                                 const std::function<void(size_t, const TuneProgress&)>& progress) {
+  if (budget.max_trials <= 0 && budget.max_seconds <= 0) throw Error("attune tune: give a total budget");
+  const size_t n = tasks.size();
+  std::vector<SliceHistory> history(n);
+  std::vector<TuneResult> results(n);
+  // Half the budget warms every workload up, the other half goes where the search still pays.
+  const double slice_s = budget.max_seconds > 0 ? std::max(10.0, budget.max_seconds / double(2 * n)) : 0;
+  const int slice_trials = budget.max_trials > 0 ? std::max(1, budget.max_trials / int(2 * n)) : 0;
+  const std::string machine = machine_name();
+  const auto start = std::chrono::steady_clock::now();
+  const auto since = [](auto t0) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  int trials = 0;
+  while (!stop_requested()) {
+    const double left_s = budget.max_seconds > 0 ? budget.max_seconds - since(start) : 1e300;
+    const int left_trials = budget.max_trials > 0 ? budget.max_trials - trials : std::numeric_limits<int>::max();
+    const size_t t = next_slice(history);
+    if (left_s <= 0 || left_trials <= 0 || t == kNoSlice) break;
+    TuneOptions o = tasks[t];
+    o.max_seconds = slice_s > 0 ? std::min(slice_s, left_s) : 0;
+    o.max_trials = slice_trials > 0 ? std::min(slice_trials, left_trials) : 0;
+    o.final_remeasure = 0;
+    o.trials_before = history[t].trials;
+    o.seconds_before = history[t].seconds;
+    const auto t0 = std::chrono::steady_clock::now();
+    const TuneResult r = tune(o, db, [&](const TuneProgress& p) { if (progress) progress(t, p); });
+    // The best search-time measurement (a final re-measurement of an earlier run would not move).
+    double best = 0;
+    for (const Record& b : db.fastest(o.workload.key(), resolve_target(o.toolchain.target), 1, machine)) best = b.gflops;
+    history[t].add(r, since(t0), best);
+    trials += r.trials;
+    results[t].trials += r.trials;
+    results[t].failures += r.failures;
+    if (r.interrupted) {
+      results[t].interrupted = true;
+      return results;
+    }
+  }
+  for (size_t t = 0; t < n && !stop_requested(); ++t) {
+    if (history[t].slices == 0) continue;
+    TuneOptions o = tasks[t];
+    o.search = false;
+    o.trials_before = history[t].trials;
+    o.seconds_before = history[t].seconds;
+    const TuneResult r = tune(o, db, [&](const TuneProgress& p) { if (progress) progress(t, p); });
+    results[t].found = r.found;
+    results[t].best = r.best;
+    results[t].default_final = r.default_final;
+    results[t].shipped_final = r.shipped_final;
+    results[t].interrupted = r.interrupted;
+  }
+  return results;
 }
 
 }  // namespace attune::autotune

@@ -63,13 +63,19 @@ TuneOptions quick_tune(const std::string& name) {
   return o;
 }
 
-TEST(Tuner, SurvivesFaultyCandidates) {
+// The generator with injected faults (tests/fault_injection/fake_generator.sh: q_tile 8
+// segfaults, 16 hangs, 24 allocates without bound, 96 returns wrong numbers, 128 fails to build).
+std::string faulty_generator() {
   const std::string wrapper = temp_path("gen.sh");
   std::ofstream(wrapper) << "#!/bin/sh\nexec " << ATTUNE_FAULT_GENERATOR << " " << ATTUNE_GENERATOR_EXE << " \"$@\"\n";
   std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  return wrapper;
+}
+
+TEST(Tuner, SurvivesFaultyCandidates) {
   Database db(temp_path("faults.jsonl"));
   TuneOptions o = quick_tune("faults");
-  o.toolchain.generator_exe = wrapper;
+  o.toolchain.generator_exe = faulty_generator();
   o.strategy = "random";
   o.max_trials = 24;
   o.run_timeout_s = 5;
@@ -96,6 +102,33 @@ TEST(Tuner, SurvivesFaultyCandidates) {
     }
   EXPECT_GE(faults_seen, 3) << "random search should draw most fault classes in 24 trials";
   EXPECT_GT(r.failures, 0);
+}
+
+// A tune computes the double reference once and checks every candidate against it, but keeps
+// it only from a run that passed its check: a wrong candidate leaves no reference behind.
+TEST(Tuner, ReferenceCacheKeepsOnlyCheckedReferences) {
+  TuneOptions o = quick_tune("refcache");
+  Toolchain tc = o.toolchain;
+  tc.generator_exe = faulty_generator();
+  tc.target = resolve_target("host");
+  schedules::Config wrong = schedules::space_for_target("sdpa", Halide::Target(tc.target), 64, false).default_config();
+  const schedules::Config good = wrong;
+  wrong.knobs["q_tile"] = 96;
+  const std::string cache = temp_path("refcache_dir");
+  std::filesystem::create_directories(cache);
+  const std::vector<std::string> cached = {"--reference-cache", cache};
+  const auto files = [&] { return std::distance(std::filesystem::directory_iterator(cache), {}); };
+  const BuildResult bad = build_candidate(tc, o.workload, wrong, o.work_dir);
+  ASSERT_TRUE(bad.ok) << bad.error;
+  EXPECT_EQ(run_candidate(tc, bad, o.workload, 60, 1ll << 30, 0.02, 2, true, cached).status, "wrong");
+  EXPECT_EQ(files(), 0);
+  const BuildResult ok = build_candidate(tc, o.workload, good, o.work_dir);
+  ASSERT_TRUE(ok.ok) << ok.error;
+  EXPECT_EQ(run_candidate(tc, ok, o.workload, 60, 1ll << 30, 0.02, 2, true, cached).status, "ok");
+  EXPECT_EQ(files(), 2);  // the workload's check shape and the small odd one
+  EXPECT_EQ(run_candidate(tc, bad, o.workload, 60, 1ll << 30, 0.02, 2, true, cached).status, "wrong")
+      << "judged against the cached reference";
+  std::filesystem::remove_all(o.work_dir);
 }
 
 TEST(Tuner, KilledTuneResumesWithoutLossOrRepeats) {
@@ -247,6 +280,28 @@ TEST(Tuner, NewWorkloadStartsFromTheBestOfOtherWorkloads) {
   EXPECT_EQ(db.records()[9].strategy, "random");
 }
 
+// The config the build ships for the workload is measured right after the default and
+// re-measured with the winners, so the tune reports what it gained over it.
+TEST(Tuner, ShippedConfigIsMeasuredAndReTimedAgainstTheWinner) {
+  Database db(temp_path("shipped.jsonl"));
+  TuneOptions o = quick_tune("shipped");
+  o.max_trials = 3;
+  o.strategy = "random";
+  o.transfer = 0;
+  const schedules::Space space = schedules::space_for_target("sdpa", Halide::get_host_target(), 64, false);
+  schedules::Config shipped = space.default_config();
+  shipped.knobs["q_tile"] = 24;
+  o.shipped = shipped;
+  const TuneResult r = tune(o, db);
+  ASSERT_GE(db.records().size(), 3u);
+  EXPECT_EQ(db.records()[0].strategy, "default");
+  EXPECT_EQ(db.records()[1].strategy, "shipped");
+  EXPECT_EQ(schedules::Config::from_json(db.records()[1].config.dump()), shipped);
+  EXPECT_EQ(db.records()[2].strategy, "random");
+  EXPECT_GT(r.shipped_final.median_ms, 0) << "not re-measured in the final round";
+  EXPECT_EQ(r.shipped_final.config_hash, shipped.hash_hex());
+}
+
 // Timings of another machine say nothing of this one: a database holding another machine's tune
 // of the workload is not resumed from (its configs, the default included, are measured again
 // here), but its best config is measured first, as transfer; results are ranked per machine.
@@ -280,6 +335,68 @@ TEST(Tuner, OtherMachinesTunesAreTransferredNotResumed) {
   EXPECT_EQ(db.best(o.workload.key(), target, 1, there)[0].median_ms, 0.001);
   EXPECT_TRUE(db.measured(o.workload.key(), target, theirs.hash_hex(), here));
   EXPECT_FALSE(db.measured(o.workload.key(), target, config_of(4).hash_hex(), there));
+}
+
+// One budget for a set of workloads: every workload warms up first (in order), then each slice
+// goes to the workload whose best improved the most in its last slice; once all stall, to the
+// one with the fewest slices; a workload with nothing left to measure gets none.
+TEST(Tuner, TotalBudgetSlicesGoWhereTheSearchStillPays) {
+  std::vector<SliceHistory> tasks(3);
+  EXPECT_EQ(next_slice(tasks), 0u);
+  TuneResult slice;
+  slice.trials = 5;
+  tasks[0].add(slice, 10, 100);
+  EXPECT_DOUBLE_EQ(tasks[0].gain, 1.0);  // a first valid config
+  EXPECT_EQ(next_slice(tasks), 1u);
+  tasks[1].add(slice, 10, 50);
+  tasks[2].add(slice, 10, 80);
+  tasks[0].add(slice, 10, 101);  // +1%
+  tasks[1].add(slice, 10, 60);   // +20%
+  tasks[2].add(slice, 10, 80);   // stalled
+  EXPECT_NEAR(tasks[1].gain, 0.2, 1e-12);
+  EXPECT_EQ(next_slice(tasks), 1u);
+  tasks[1].add(slice, 10, 60);
+  tasks[0].add(slice, 10, 101);
+  EXPECT_EQ(next_slice(tasks), 2u) << "all stalled: the fewest slices";
+  slice.exhausted = true;
+  tasks[2].add(slice, 10, 80);
+  EXPECT_EQ(next_slice(tasks), 0u);
+  EXPECT_EQ(tasks[2].trials, 15);
+  tasks[0].add(slice, 10, 101);
+  tasks[1].add(slice, 10, 60);
+  EXPECT_EQ(next_slice(tasks), kNoSlice);
+}
+
+// tune_all spends exactly the total trial budget over the workloads, each at least a warm-up
+// slice; a workload's slices read as one tune (trial numbers go on), and each ends with its
+// final re-measurement.
+TEST(Tuner, TotalBudgetTunesEveryWorkloadOnce) {
+  Database db(temp_path("total.jsonl"));
+  TuneOptions a = quick_tune("total"), b = a;
+  a.strategy = b.strategy = "random";
+  b.workload.seq_q = b.workload.seq_kv = 128;
+  const std::vector<TuneResult> results = tune_all({a, b}, {8, 0}, db);
+  ASSERT_EQ(results.size(), 2u);
+  std::map<std::string, std::vector<int>> trials;  // workload -> trial numbers of its search records
+  std::map<std::string, int> finals;
+  for (const Record& r : db.records()) {
+    if (r.strategy == "final") ++finals[r.workload_key];
+    else trials[r.workload_key].push_back(r.trial);
+  }
+  int total = 0;
+  for (const TuneOptions* o : {&a, &b}) {
+    const std::vector<int>& t = trials[o->workload.key()];
+    EXPECT_GE(t.size(), 2u) << o->workload.key();
+    for (size_t n = 0; n < t.size(); ++n) EXPECT_EQ(t[n], int(n) + 1) << o->workload.key();
+    EXPECT_GE(finals[o->workload.key()], 2) << o->workload.key();
+    total += int(t.size());
+  }
+  EXPECT_EQ(total, 8);
+  for (const TuneResult& r : results) {
+    EXPECT_TRUE(r.found);
+    EXPECT_FALSE(r.interrupted);
+  }
+  EXPECT_EQ(results[0].trials + results[1].trials, 8);
 }
 
 // The cost model learns from related workloads: told that flash is 20x slower there, it
