@@ -214,8 +214,10 @@ void parse_budget(const std::string& s, TuneOptions& o) {
 
 void print_progress(const TuneProgress& p, const std::string& label, bool tty) {
   if (p.final_configs > 0) {
+    // On a terminal the line ends when the next one starts (after the progress bar's line).
     std::fprintf(stderr, "%s%s: re-timing %d configs (the fastest, the default, the shipped and given ones) in %d "
-                 "interleaved rounds\n", tty ? "\n" : "", label.c_str(), p.final_configs, p.final_rounds);
+                 "interleaved rounds%s", tty ? "\n" : "", label.c_str(), p.final_configs, p.final_rounds,
+                 tty ? "" : "\n");
     return;
   }
   const double frac = p.budget_trials > 0 ? double(p.trials) / p.budget_trials : p.elapsed_s / p.budget_s;
@@ -429,42 +431,60 @@ int cmd_import(int argc, char** argv) {
 
 int cmd_show(int argc, char** argv) {
   Args a("show", "Best config per workload, target and machine in a tuning database, with its speed as % of "
-                 "the machine's fp32 FMA peak for the target (measured by each tune), against the default config "
-                 "and against the autoscheduler baselines recorded there.");
+                 "the machine's fp32 FMA peak for the target (measured by each tune), against the default config, "
+                 "the config the build shipped when the tune ran, and the autoscheduler baselines recorded there.");
   a.opt("db", "attune_tuning.jsonl", "tuning database");
   if (!a.parse(argc, argv)) return 0;
   Database db(a.get("db"));
   std::set<std::tuple<std::string, std::string, std::string>> keys;  // workload, target, machine
   for (const Record& r : db.records()) keys.insert({r.workload_key, r.target, r.cpu});
-  std::printf("%-52s %10s %6s %9s %8s %7s  %s\n", "workload", "GFLOP/s", "%peak", "x default", "trials", "failed",
-              "config");
+  std::printf("%-52s %10s %6s %9s %9s %8s %7s  %s\n", "workload", "GFLOP/s", "%peak", "x default", "x shipped",
+              "trials", "failed", "config");
   for (const auto& [key, target, machine] : keys) {
     int trials = 0, failed = 0;
     double peak = 0;  // the FMA peak the tunes measured (the best of them: a busy moment lowers it)
-    double def = 0, def_final = 0;  // the default config: search-time best, latest end-of-tune re-measurement
-    std::string def_hash;
+    // The default and shipped configs: search-time best, latest end-of-tune re-measurement.
+    struct Incumbent {
+      std::string hash;
+      double search = 0, final = 0;
+    };
+    std::map<std::string, Incumbent> incumbents;  // by strategy
     std::map<std::string, double> baselines;
     for (const Record& r : db.records()) {
       if (r.workload_key != key || r.target != target || r.cpu != machine) continue;
       ++trials;
       failed += !r.ok();
       peak = std::max(peak, r.peak_gflops);
-      if (r.ok() && r.strategy == "default") def = std::max(def, r.gflops), def_hash = r.config_hash;
-      if (r.ok() && r.strategy == "final" && r.config_hash == def_hash) def_final = r.gflops;
-      if (r.ok() && r.strategy.rfind("autoscheduler:", 0) == 0) baselines[r.strategy] = std::max(baselines[r.strategy], r.gflops);
+      if (!r.ok()) continue;
+      if (r.strategy == "default" || r.strategy == "shipped") {
+        Incumbent& i = incumbents[r.strategy];
+        i.search = std::max(i.search, r.gflops);
+        i.hash = r.config_hash;
+      }
+      if (r.strategy == "final")
+        for (auto& [name, i] : incumbents)
+          if (r.config_hash == i.hash) i.final = r.gflops;
+      if (r.strategy.rfind("autoscheduler:", 0) == 0) baselines[r.strategy] = std::max(baselines[r.strategy], r.gflops);
     }
-    // The best is ranked by its end-of-tune re-measurement: compare it with the default's from
-    // the same interleaved round when there is one (search-time figures run high).
-    if (def_final > 0) def = def_final;
     const auto best = db.best(key, target, 1, machine);
     if (best.empty()) {
-      std::printf("%-52s %10s %6s %9s %8d %7d\n", key.c_str(), "-", "-", "-", trials, failed);
+      std::printf("%-52s %10s %6s %9s %9s %8d %7d\n", key.c_str(), "-", "-", "-", "-", trials, failed);
       continue;
     }
     const Record& b = best.front();
+    // The best is ranked by its end-of-tune re-measurement: compare it with the incumbent's from
+    // the same interleaved round when there is one (search-time figures run high).
+    const auto speedup_over = [&](const std::string& name) -> std::string {
+      const auto it = incumbents.find(name);
+      if (it == incumbents.end()) return "-";
+      char s[16];
+      std::snprintf(s, sizeof s, "%.2f", b.gflops / (it->second.final > 0 ? it->second.final : it->second.search));
+      return s;
+    };
     const std::string pct = peak > 0 ? std::to_string(int(std::lround(100 * b.gflops / peak))) : "-";
-    std::printf("%-52s %10.1f %6s %9.2f %8d %7d  %s %s\n", key.c_str(), b.gflops, pct.c_str(),
-                def > 0 ? b.gflops / def : 0.0, trials, failed, b.config_hash.c_str(), b.config.dump().c_str());
+    std::printf("%-52s %10.1f %6s %9s %9s %8d %7d  %s %s\n", key.c_str(), b.gflops, pct.c_str(),
+                speedup_over("default").c_str(), speedup_over("shipped").c_str(), trials, failed,
+                b.config_hash.c_str(), b.config.dump().c_str());
     for (const auto& [name, g] : baselines) std::printf("    %s: %.1f GFLOP/s (tuned is %.1fx)\n", name.c_str(), g, b.gflops / g);
     std::printf("    target %s, machine %s", target.c_str(), machine.c_str());
     if (peak > 0) std::printf(", FMA peak %.1f GFLOP/s", peak);
