@@ -576,7 +576,7 @@ std::map<std::string, std::map<std::string, double>> bench_peers(const std::stri
 
 int cmd_plot(int argc, char** argv) {
   Args a("plot", "PNG of best-so-far GFLOP/s against trials and against time, per workload and strategy "
-                 "(gnuplot), with the default config, the autoscheduler baselines, the FMA peak and the peers "
+                 "(gnuplot), with the default and shipped configs, the autoscheduler baselines, the FMA peak and the peers "
                  "of a benchmark run as horizontal lines.");
   a.opt("db", "attune_tuning.jsonl", "tuning database").opt("out", "attune_tuning.png", "PNG file");
   a.opt("bench", "", "Google Benchmark JSON of bench/run.sh (build/release/bench/attune_bench.json): its peers "
@@ -600,7 +600,7 @@ int cmd_plot(int argc, char** argv) {
   std::map<std::string, std::map<std::string, double>> lines;  // workload -> baseline -> GFLOP/s
   for (const Record& r : db.records()) {
     const std::string wl = panel(r.workload_key, r.target, r.cpu);
-    if (r.strategy == "default" || r.strategy.rfind("autoscheduler:", 0) == 0) {
+    if (r.strategy == "default" || r.strategy == "shipped" || r.strategy.rfind("autoscheduler:", 0) == 0) {
       if (r.ok()) lines[wl][r.strategy] = std::max(lines[wl][r.strategy], r.gflops);
       continue;
     }
@@ -618,12 +618,15 @@ int cmd_plot(int argc, char** argv) {
   }
   for (const auto& [workload, recs] : leading)  // a tune of given configs only
     for (const Record* r : recs) series[{workload, r->strategy}].push_back(r);
-  if (!a.get("bench").empty())  // measured here, for the host target
-    for (const auto& [key, peers] : bench_peers(a.get("bench")))
-      for (const auto& [name, g] : peers) lines[panel(key, resolve_target("host"), machine_name())][name] = g;
   std::set<std::string> workloads;
   for (const auto& [k, v] : series) workloads.insert(k.first);
   for (const auto& [k, v] : lines) workloads.insert(k);
+  if (!a.get("bench").empty())  // measured here, for the host target; on the tuned workloads only
+    for (const auto& [key, peers] : bench_peers(a.get("bench"))) {
+      const std::string wl = panel(key, resolve_target("host"), machine_name());
+      if (workloads.count(wl))
+        for (const auto& [name, g] : peers) lines[wl][name] = g;
+    }
   std::ostringstream gp;
   gp << "set terminal pngcairo size 1400," << 420 * std::max<size_t>(1, workloads.size()) << "\n"
      << "set output '" << a.get("out") << "'\nset multiplot layout " << std::max<size_t>(1, workloads.size())
