@@ -410,8 +410,9 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
 
   const Config def = space.default_config();
   // Every candidate is checked against the same double reference (same inputs): computed once.
-  const std::vector<std::string> reference_cache = {"--reference-cache", o.work_dir + "/reference"};
-  std::filesystem::create_directories(o.work_dir + "/reference");
+  const std::string reference_dir = o.reference_dir.empty() ? o.work_dir + "/reference" : o.reference_dir;
+  const std::vector<std::string> reference_cache = {"--reference-cache", reference_dir};
+  std::filesystem::create_directories(reference_dir);
   while (o.search && budget_left()) {
     const std::vector<Config> queue =
         next_candidates(space, *strategy, seen, size_t(std::max(1, o.jobs)), o.configs, shipped, transferred);
@@ -539,6 +540,9 @@ std::vector<TuneResult> tune_all(const std::vector<TuneOptions>& tasks, const To
   const double slice_s = budget.max_seconds > 0 ? std::max(10.0, budget.max_seconds / double(2 * n)) : 0;
   const int slice_trials = budget.max_trials > 0 ? std::max(1, budget.max_trials / int(2 * n)) : 0;
   const std::string machine = machine_name();
+  // One reference per workload for all its slices (a slice's tune removes its work directory).
+  const std::string reference_dir = n ? tasks.front().work_dir + "-reference" : "";
+  const WorkDirCleanup cleanup{reference_dir};
   const auto start = std::chrono::steady_clock::now();
   const auto since = [](auto t0) { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   int trials = 0;
@@ -551,6 +555,7 @@ std::vector<TuneResult> tune_all(const std::vector<TuneOptions>& tasks, const To
     o.max_seconds = slice_s > 0 ? std::min(slice_s, left_s) : 0;
     o.max_trials = slice_trials > 0 ? std::min(slice_trials, left_trials) : 0;
     o.final_remeasure = 0;
+    o.reference_dir = reference_dir;
     o.trials_before = history[t].trials;
     o.seconds_before = history[t].seconds;
     const auto t0 = std::chrono::steady_clock::now();
@@ -571,6 +576,7 @@ std::vector<TuneResult> tune_all(const std::vector<TuneOptions>& tasks, const To
     if (history[t].slices == 0) continue;
     TuneOptions o = tasks[t];
     o.search = false;
+    o.reference_dir = reference_dir;
     o.trials_before = history[t].trials;
     o.seconds_before = history[t].seconds;
     const TuneResult r = tune(o, db, [&](const TuneProgress& p) { if (progress) progress(t, p); });

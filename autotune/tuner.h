@@ -44,6 +44,9 @@ struct TuneOptions {
   bool search = true;
   int trials_before = 0;
   double seconds_before = 0;
+  // Where the runner keeps the double reference between candidates ("": in work_dir, removed
+  // with it; tune_all keeps one across its slices).
+  std::string reference_dir;
 };
 
 struct TuneProgress {

@@ -369,7 +369,7 @@ TEST(Tuner, TotalBudgetSlicesGoWhereTheSearchStillPays) {
 
 // tune_all spends exactly the total trial budget over the workloads, each at least a warm-up
 // slice; a workload's slices read as one tune (trial numbers go on), and each ends with its
-// final re-measurement.
+// final re-measurement; the double reference the slices share is removed at the end.
 TEST(Tuner, TotalBudgetTunesEveryWorkloadOnce) {
   Database db(temp_path("total.jsonl"));
   TuneOptions a = quick_tune("total"), b = a;
@@ -397,6 +397,7 @@ TEST(Tuner, TotalBudgetTunesEveryWorkloadOnce) {
     EXPECT_FALSE(r.interrupted);
   }
   EXPECT_EQ(results[0].trials + results[1].trials, 8);
+  EXPECT_FALSE(std::filesystem::exists(a.work_dir + "-reference")) << "the slices' shared reference is left behind";
 }
 
 // The cost model learns from related workloads: told that flash is 20x slower there, it
