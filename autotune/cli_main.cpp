@@ -507,7 +507,7 @@ std::string export_machine(const Database& db, const std::string& target, const 
     return requested;
   }
   if (names.size() <= 1) return names.empty() ? "" : names.front();
-  if (has(machine_name())) return machine_name();
+  if (has(measuring_machine(target))) return measuring_machine(target);
   throw attune::Error("attune export: " + std::to_string(names.size()) + " machines have records for " + target +
                       " (" + listed + "): choose one with --machine");
 }

@@ -1,6 +1,7 @@
 #include "machine.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 namespace attune::autotune {
@@ -18,6 +19,17 @@ std::string machine_name() {
   }
   if (name.empty()) name = "unknown";
   return family.empty() || model.empty() ? name : name + " (family " + family + ", model " + model + ")";
+}
+
+std::string gpu_name() {
+  FILE* p = popen("nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null", "r");
+  if (!p) return "";
+  char line[256] = "";
+  const bool got = std::fgets(line, sizeof line, p) != nullptr;
+  pclose(p);
+  std::string name = got ? line : "";
+  while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' ')) name.pop_back();
+  return name;
 }
 
 }  // namespace attune::autotune

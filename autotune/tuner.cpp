@@ -38,6 +38,14 @@ std::string resolve_target(const std::string& target) {
   return t.to_string();
 }
 
+std::string measuring_machine(const std::string& target) {
+  if (schedules::is_gpu_target(target)) {
+    const std::string gpu = gpu_name();
+    if (!gpu.empty()) return gpu;
+  }
+  return machine_name();
+}
+
 namespace {
 
 std::string now_iso8601() {
@@ -342,7 +350,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   const std::optional<Config> shipped = shipped_in(space, o.shipped);
   auto strategy = make_strategy(o.strategy.rfind("autoscheduler:", 0) == 0 ? "random" : o.strategy, space, o.seed);
   // This machine's records are resumed from and ranked; other machines' teach, as transfer.
-  const std::string machine = machine_name();
+  const std::string machine = measuring_machine(tc.target);
   std::set<std::string> seen = resume(db, w, tc.target, machine, space, *strategy);
   const std::vector<Config> transferred =
       transfer_from(db, transfer_sources(db, w, tc.target, machine, o.transfer), tc.target, space, *strategy);
@@ -539,7 +547,6 @@ std::vector<TuneResult> tune_all(const std::vector<TuneOptions>& tasks, const To
   // Half the budget warms every workload up, the other half goes where the search still pays.
   const double slice_s = budget.max_seconds > 0 ? std::max(10.0, budget.max_seconds / double(2 * n)) : 0;
   const int slice_trials = budget.max_trials > 0 ? std::max(1, budget.max_trials / int(2 * n)) : 0;
-  const std::string machine = machine_name();
   // One reference per workload for all its slices (a slice's tune removes its work directory).
   const std::string reference_dir = n ? tasks.front().work_dir + "-reference" : "";
   const WorkDirCleanup cleanup{reference_dir};
@@ -562,7 +569,8 @@ std::vector<TuneResult> tune_all(const std::vector<TuneOptions>& tasks, const To
     const TuneResult r = tune(o, db, [&](const TuneProgress& p) { if (progress) progress(t, p); });
     // The best search-time measurement (a final re-measurement of an earlier run would not move).
     double best = 0;
-    for (const Record& b : db.fastest(o.workload.key(), resolve_target(o.toolchain.target), 1, machine)) best = b.gflops;
+    const std::string target = resolve_target(o.toolchain.target);
+    for (const Record& b : db.fastest(o.workload.key(), target, 1, measuring_machine(target))) best = b.gflops;
     history[t].add(r, since(t0), best);
     trials += r.trials;
     results[t].trials += r.trials;

@@ -313,6 +313,10 @@ TEST(Tuner, OtherMachinesTunesAreTransferredNotResumed) {
   o.strategy = "random";
   const std::string target = resolve_target("host"), here = machine_name(), there = "Other CPU (family 1, model 2)";
   ASSERT_NE(here, there);
+  EXPECT_EQ(measuring_machine(target), here);
+  // A GPU target is measured by the GPU nvidia-smi names, else (none here) by the CPU.
+  const std::string gpu = gpu_name();
+  EXPECT_EQ(measuring_machine("x86-64-linux-avx2-cuda-cuda_capability_80"), gpu.empty() ? here : gpu);
   const schedules::Space space = schedules::space_for_target("sdpa", Halide::Target(target), 64, false);
   const schedules::Config def = space.default_config();
   schedules::Config theirs = def;
