@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "schedules/config.h"
+
 namespace attune::autotune {
 
 std::string machine_name() {
@@ -30,6 +32,14 @@ std::string gpu_name() {
   std::string name = got ? line : "";
   while (!name.empty() && (name.back() == '\n' || name.back() == '\r' || name.back() == ' ')) name.pop_back();
   return name;
+}
+
+std::string measuring_machine(const std::string& target) {
+  if (schedules::is_gpu_target(target)) {
+    const std::string gpu = gpu_name();
+    if (!gpu.empty()) return gpu;
+  }
+  return machine_name();
 }
 
 }  // namespace attune::autotune

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <limits>
 #include <memory>
@@ -211,6 +212,7 @@ Workload odd_check_shape(Workload w) {
 // --batch DIR: each candidate of DIR/batch.jsonl checked and timed in its own process (this
 // executable again), `rounds` times interleaved; one line per run appended to
 // DIR/results.jsonl. Runs already there are skipped: a killed batch resumes where it stopped.
+// Results name `machine`, or ("") the one measuring each entry's target here.
 int run_batch(const std::string& dir, int rounds, double timeout_s, const std::string& machine, double min_time,
               int reps) {
   using attune::autotune::batch_file;
@@ -236,6 +238,13 @@ int run_batch(const std::string& dir, int rounds, double timeout_s, const std::s
   std::filesystem::create_directories(dir + "/reference");
   attune::autotune::Toolchain tc;
   tc.runner_exe = std::filesystem::read_symlink("/proc/self/exe").string();
+  std::map<std::string, std::string> measuring;  // target -> machine (asked once: nvidia-smi is slow)
+  const auto machine_of = [&](const nlohmann::json& e) {
+    const std::string target = e.value("target", "");
+    if (!machine.empty()) return machine;
+    if (!measuring.count(target)) measuring[target] = attune::autotune::measuring_machine(target);
+    return measuring[target];
+  };
   for (int round = 0; round < rounds; ++round)
     for (size_t n = 0; n < entries.size(); ++n) {
       if (done.count({n, round}) || failed.count(n)) continue;
@@ -250,7 +259,7 @@ int run_batch(const std::string& dir, int rounds, double timeout_s, const std::s
       const std::vector<std::string> extra = {"--reference-cache", dir + "/reference", "--check", round == 0 ? "1" : "0"};
       const auto r = attune::autotune::run_candidate(tc, b, w, timeout_s, e.value("memory_bytes", 0ll), min_time, reps,
                                                      true, extra);
-      nlohmann::json line = {{"line", n}, {"round", round}, {"status", r.status}, {"machine", machine}};
+      nlohmann::json line = {{"line", n}, {"round", round}, {"status", r.status}, {"machine", machine_of(e)}};
       if (!r.error.empty()) line["error"] = r.error;
       if (!r.times_ms.empty()) line["times_ms"] = r.times_ms;
       out << line.dump() << "\n" << std::flush;
@@ -289,8 +298,7 @@ int main(int argc, char** argv) {
     else if (flag == "--odd-shape") odd_shape = val != "0";
     else { std::fprintf(stderr, "attune-runner: unknown flag %s\n", flag.c_str()); return 2; }
   }
-  if (!batch.empty()) return run_batch(batch, rounds, timeout, machine.empty() ? attune::autotune::machine_name() : machine,
-                                       min_time, reps);
+  if (!batch.empty()) return run_batch(batch, rounds, timeout, machine, min_time, reps);
   if (lib.empty() || fn_name.empty() || workload_json.empty()) {
     std::fprintf(stderr, "usage: attune-runner --library X.so --function NAME --workload JSON "
                          "[--min-time S] [--repetitions N] [--tolerance T]\n"

@@ -38,14 +38,6 @@ std::string resolve_target(const std::string& target) {
   return t.to_string();
 }
 
-std::string measuring_machine(const std::string& target) {
-  if (schedules::is_gpu_target(target)) {
-    const std::string gpu = gpu_name();
-    if (!gpu.empty()) return gpu;
-  }
-  return machine_name();
-}
-
 namespace {
 
 std::string now_iso8601() {
@@ -297,8 +289,6 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
       "# results in results.jsonl (then, where the batch was built: attune import DIR).\n"
       "# Flags: --rounds N (interleaved rounds, default 3), --timeout S, --min-time S.\n"
       "here=$(cd \"$(dirname \"$0\")\" && pwd)\n"
-      "# The machine its records name: the GPU, else (no --machine) the runner names the CPU.\n"
-      "machine=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)\n"
       "# Halide's CUDA runtime loads libcuda.so; drivers often install only libcuda.so.1.\n"
       "if ! ldconfig -p | grep -q 'libcuda\\.so '; then\n"
       "  cuda=$(ldconfig -p | sed -n 's/.*libcuda\\.so\\.1 .*=> //p' | head -n 1)\n"
@@ -307,7 +297,8 @@ BatchSummary prepare_batch(const TuneOptions& o, Database& db, const std::string
       "    export LD_LIBRARY_PATH=\"$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"\n"
       "  fi\n"
       "fi\n"
-      "exec \"$here/attune-runner\" --batch \"$here\" --machine \"${machine:-}\" \"$@\"\n";
+      "# The runner names the measuring machine (a GPU target's GPU, else the CPU); --machine NAME overrides.\n"
+      "exec \"$here/attune-runner\" --batch \"$here\" \"$@\"\n";
   std::filesystem::permissions(dir + "/run.sh", std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
                                                     std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
                                                     std::filesystem::perms::others_exec);

@@ -71,9 +71,7 @@ struct TuneResult {
 
 // The Halide target string that "host" means on this machine.
 std::string resolve_target(const std::string& target);
-// The machine that measures kernels for `target` here, as records name it: the GPU for a GPU
-// target (when nvidia-smi names one), else the CPU (machine_name()).
-std::string measuring_machine(const std::string& target);
+
 
 // Stops early when a stop is requested (autotune/process.h): the candidate being built or run
 // then is not recorded (a resumed tune measures it) and there is no final re-measurement.
