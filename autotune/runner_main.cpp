@@ -30,6 +30,7 @@
 #include "autotune/workload.h"
 #include "reference/reference.h"
 #include "reference/aligned.h"
+#include "runtime/src/halide_hooks.h"
 
 namespace {
 
@@ -309,6 +310,9 @@ int main(int argc, char** argv) {
   if (!handle) { emit({{"status", "load_error"}, {"error", dlerror()}}); return 1; }
   auto fn = reinterpret_cast<AnyFn>(dlsym(handle, fn_name.c_str()));
   if (!fn) { emit({{"status", "load_error"}, {"error", "missing symbol " + fn_name}}); return 1; }
+  // The candidate runs on attune's thread pool and scratch allocator, as the kernels it may
+  // become do in the runtime (its own Halide runtime's would time something else).
+  attune::detail::install_halide_hooks(handle);
 
   const Workload w = Workload::from_json(workload_json);
   // Correctness gate: the workload's shape (one head group) and a small odd shape.
@@ -317,7 +321,10 @@ int main(int argc, char** argv) {
   if (check && odd_shape) checks.push_back(odd_check_shape(w));
   for (const Workload& c : checks) {
     auto p = make_problem(c, 7);
-    if (int rc = p->run(fn)) { emit({{"status", "run_error"}, {"error", "Halide error " + std::to_string(rc)}}); return 1; }
+    if (int rc = p->run(fn)) {
+      emit({{"status", "run_error"}, {"error", "Halide error " + std::to_string(rc) + ": " + attune::detail::take_halide_error()}});
+      return 1;
+    }
     const double err = p->error(tolerance);
     if (!(err <= tolerance)) {
       emit({{"status", "wrong"}, {"error", "max relative error " + std::to_string(err) + " on " + c.key()}});

@@ -11,6 +11,8 @@
 #include "registry.h"
 #include "schedules/hash.h"
 #include "halide_hooks.h"
+#include "scratch.h"
+#include "thread_pool.h"
 
 namespace attune {
 namespace {
@@ -19,6 +21,16 @@ using detail::KernelEntry;
 using detail::select_kernel;
 using detail::Selected;
 using Halide::Runtime::Buffer;
+
+// attune's own Halide runtime (the one linked with the built-in kernels) runs on attune's thread
+// pool and scratch allocator from load time on: no kernel ever runs on Halide's (see
+// thread_pool.h, scratch.h). Loaded packs get the same hooks (install_halide_hooks).
+const bool own_runtime_hooked = [] {
+  halide_set_custom_do_par_for(&detail::do_par_for);
+  halide_set_custom_malloc(&detail::scratch_malloc);
+  halide_set_custom_free(&detail::scratch_free);
+  return true;
+}();
 
 // Halide kernels are compiled without large_buffers: each call's buffers must stay below
 // 2^31 bytes, so big problems are cut into batch (then head) slices.

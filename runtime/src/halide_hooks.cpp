@@ -1,24 +1,16 @@
 #include "halide_hooks.h"
 
-#include <HalideRuntime.h>
+#include <dlfcn.h>
 
-#include <atomic>
 #include <mutex>
-#include <thread>
 
-#include "attune/attention.h"
-#include "registry.h"
+#include "scratch.h"
+#include "thread_pool.h"
 
 namespace {
 thread_local std::string thread_error;
 std::mutex process_error_mutex;
-std::string process_error;  // errors raised on Halide's worker threads land here too
-std::atomic<int> requested_threads{0};
-
-int hardware_threads() {
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw > 0 ? int(hw) : 1;
-}
+std::string process_error;  // errors raised on worker threads land here too
 }  // namespace
 
 // Halide's runtime declares halide_error weak: this definition replaces the default, which
@@ -27,8 +19,7 @@ extern "C" void halide_error(void* user_context, const char* msg) {
   attune::detail::capture_halide_error(user_context, msg);
 }
 
-namespace attune {
-namespace detail {
+namespace attune::detail {
 void capture_halide_error(void* /*user_context*/, const char* msg) {
   thread_error += msg;
   std::lock_guard<std::mutex> lock(process_error_mutex);
@@ -44,17 +35,15 @@ std::string take_halide_error() {
   while (!e.empty() && e.back() == '\n') e.pop_back();
   return e.empty() ? "unknown error" : e;
 }
-}  // namespace detail
 
-void set_num_threads(int n) {
-  if (n < 0) throw Error("attune::set_num_threads: n must be >= 0, got " + std::to_string(n));
-  requested_threads = n;
-  halide_set_num_threads(num_threads());
-  detail::set_pack_num_threads(num_threads());
+void install_halide_hooks(void* handle) {
+  auto set = [&](const char* setter, auto hook) {
+    using Setter = decltype(hook) (*)(decltype(hook));
+    if (auto fn = reinterpret_cast<Setter>(dlsym(handle, setter))) fn(hook);
+  };
+  set("halide_set_error_handler", &capture_halide_error);
+  set("halide_set_custom_do_par_for", &do_par_for);
+  set("halide_set_custom_malloc", &scratch_malloc);
+  set("halide_set_custom_free", &scratch_free);
 }
-
-int num_threads() {
-  const int n = requested_threads;
-  return n > 0 ? n : hardware_threads();
-}
-}  // namespace attune
+}  // namespace attune::detail

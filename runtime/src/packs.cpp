@@ -24,7 +24,6 @@ struct Pack {
   void* handle = nullptr;
   std::deque<std::string> strings;  // storage the entries' const char* point into
   std::vector<KernelEntry> entries;
-  int (*set_num_threads)(int) = nullptr;
 
   const char* keep(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
 };
@@ -122,12 +121,6 @@ Selected select_kernel(const char* api, const std::string& generator, int head_d
               " in this build");
 }
 
-void set_pack_num_threads(int n) {
-  std::shared_lock<std::shared_mutex> lock(packs_mutex);
-  for (const auto& p : packs)
-    if (p->set_num_threads) p->set_num_threads(n);
-}
-
 }  // namespace detail
 
 PackInfo load_kernel_pack(const std::string& path_arg) {
@@ -153,12 +146,8 @@ PackInfo load_kernel_pack(const std::string& path_arg) {
     dlclose(pack->handle);
     throw;
   }
-  // The pack's Halide runtime reports errors to us and uses our thread count.
-  using Handler = void (*)(void*, const char*);
-  if (auto set_handler = reinterpret_cast<Handler (*)(Handler)>(dlsym(pack->handle, "halide_set_error_handler")))
-    set_handler(&capture_halide_error);
-  pack->set_num_threads = reinterpret_cast<int (*)(int)>(dlsym(pack->handle, "halide_set_num_threads"));
-  if (pack->set_num_threads) pack->set_num_threads(num_threads());
+  // The pack's Halide runtime reports errors to us and runs on our thread pool and allocator.
+  install_halide_hooks(pack->handle);
   packs.push_front(std::move(pack));
   return packs.front()->info;
 }

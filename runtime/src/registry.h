@@ -29,7 +29,5 @@ struct Selected {
 };
 Selected select_kernel(const char* api, const std::string& generator, int head_dim, bool causal, bool has_mask,
                        int seq_q, int seq_kv);
-// Sets the thread count of every loaded pack's Halide runtime (attune::set_num_threads).
-void set_pack_num_threads(int n);
 
 }  // namespace attune::detail

@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace attune {
 
@@ -111,8 +113,30 @@ PackInfo load_kernel_pack(const std::string& path);
 void set_max_isa(const std::string& isa);
 std::string max_isa();
 
-// Number of threads attune kernels may use (0 = all cores, the default).
+// Threads. A call runs its parallel loops on the calling thread plus num_threads() - 1 worker
+// threads of attune's own pool. The workers run on the CPUs of worker_cpus(), whatever the
+// calling thread's affinity: an application that pins its threads (OMP_PROC_BIND, a pinned
+// request thread) still gets every core. Calls from several threads share the workers.
+//
+// set_num_threads(n): threads per call (0 = one per CPU of worker_cpus(), the default).
 void set_num_threads(int n);
 int num_threads();
+// The CPUs attune's workers may run on. Default: the CPUs the process started on (its affinity
+// when attune was loaded: taskset and container limits count, threads pinned later do not),
+// together with the places of an OpenMP runtime that binds threads (it pins the main thread
+// to its first place before attune is loaded). {} restores the default; a CPU number out of
+// range, or a list with no CPU this process may run on, throws attune::Error.
+void set_worker_cpus(const std::vector<int>& cpus);
+std::vector<int> worker_cpus();
+
+// Runs attune's parallel loops on the application's thread pool instead of attune's (so attune
+// does not compete with PyTorch's, an inference server's or OpenMP's threads). parallel_for(n,
+// task) must call task(i) exactly once for every i in [0, n), on any threads, in any order, and
+// return when all have returned; task never throws. A throw or a missed index fails the attune
+// call with attune::Error. Loops inside a task run on the task's thread. An empty function
+// restores attune's pool; set_num_threads and set_worker_cpus apply to attune's pool only.
+// <attune/openmp.h> has the OpenMP version: attune::use_openmp().
+using ParallelFor = std::function<void(int n, const std::function<void(int)>& task)>;
+void set_parallel_for(ParallelFor parallel_for);
 
 }  // namespace attune

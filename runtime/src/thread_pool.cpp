@@ -1,0 +1,353 @@
+// attune's thread pool and threading API (set_num_threads, set_worker_cpus, set_parallel_for).
+//
+// A parallel loop is a Job on the caller's stack: the caller posts it, claims indices itself
+// alongside up to num_threads() - 1 workers, and returns once every thread that joined has
+// left it. Nested loops (split-KV's chunks inside its heads) are jobs too; a thread waiting for
+// its nested job only waits for indices that running threads have claimed, so it cannot
+// deadlock. Idle workers spin briefly before sleeping: a call's loops follow each other within
+// microseconds (K panels, then the attention tiles).
+#include "thread_pool.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "attune/attention.h"
+#include "halide_hooks.h"
+
+namespace attune {
+namespace detail {
+namespace {
+
+// ---- CPUs -------------------------------------------------------------------------------
+
+// The loading thread's affinity, read before main(): the CPUs the process was started on
+// (taskset, a container's cpuset). Threads the application pins later do not change it.
+cpu_set_t startup_cpus;
+bool startup_known = false;
+__attribute__((constructor)) void capture_startup_cpus() {
+  startup_known = sched_getaffinity(0, sizeof(startup_cpus), &startup_cpus) == 0;
+}
+
+std::vector<int> cpus_of(const cpu_set_t& set) {
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+// The process's CPUs: its startup affinity, together with the places of an OpenMP runtime that
+// binds threads (libgomp and libomp pin the main thread to their first place as they load,
+// before attune's constructor runs, so the startup mask alone would be that one place).
+std::vector<int> default_cpus() {
+  cpu_set_t set;
+  if (startup_known) {
+    set = startup_cpus;
+  } else {
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) CPU_SET(0, &set);
+  }
+  using IntFn = int (*)();
+  using PlaceFn = int (*)(int);
+  using IdsFn = void (*)(int, int*);
+  auto num_places = reinterpret_cast<IntFn>(dlsym(RTLD_DEFAULT, "omp_get_num_places"));
+  auto place_procs = reinterpret_cast<PlaceFn>(dlsym(RTLD_DEFAULT, "omp_get_place_num_procs"));
+  auto place_ids = reinterpret_cast<IdsFn>(dlsym(RTLD_DEFAULT, "omp_get_place_proc_ids"));
+  if (num_places && place_procs && place_ids)
+    for (int p = 0, n = num_places(); p < n; ++p) {
+      std::vector<int> ids(size_t(std::max(0, place_procs(p))));
+      place_ids(p, ids.data());
+      for (int c : ids)
+        if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &set);
+    }
+  return cpus_of(set);
+}
+
+std::mutex settings_mutex;
+std::vector<int> chosen_cpus;  // set_worker_cpus; empty = default_cpus()
+std::atomic<int> requested_threads{0};
+std::atomic<unsigned> cpus_generation{1};  // bumped by set_worker_cpus: workers re-pin
+std::shared_ptr<const ParallelFor> app_parallel_for;  // set_parallel_for; read with atomic_load
+
+std::vector<int> current_cpus() {
+  std::lock_guard<std::mutex> lock(settings_mutex);
+  if (chosen_cpus.empty()) chosen_cpus = default_cpus();
+  return chosen_cpus;
+}
+
+// Whether a thread may be pinned to `set` (the kernel refuses a set with no CPU that is online
+// and in the process's cpuset): a probe thread created with that affinity.
+bool can_run_on(const cpu_set_t& set) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  bool ok = pthread_attr_setaffinity_np(&attr, sizeof(set), &set) == 0;
+  pthread_t t;
+  if (ok) ok = pthread_create(&t, &attr, [](void*) -> void* { return nullptr; }, nullptr) == 0;
+  if (ok) pthread_join(t, nullptr);
+  pthread_attr_destroy(&attr);
+  return ok;
+}
+
+cpu_set_t cpu_set_of(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  return set;
+}
+
+void pin_to(const std::vector<int>& cpus) {
+  const cpu_set_t set = cpu_set_of(cpus);
+  sched_setaffinity(0, sizeof(set), &set);  // best effort: a CPU taken away since is ignored
+}
+
+// ---- the pool ---------------------------------------------------------------------------
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+thread_local int task_depth = 0;  // > 0 inside a task run by the application's parallel_for
+
+struct Job {
+  HalideTask task;
+  void* user_context;
+  std::uint8_t* closure;
+  int min, extent;
+  int max_helpers;        // workers that may join: num_threads() - 1 at posting
+  int helpers = 0;        // workers that joined (pool mutex)
+  int active = 0;         // workers inside it now (pool mutex)
+  std::atomic<int> next{0};
+  std::atomic<int> error{0};
+
+  // Claims and runs indices until none are left.
+  void work() {
+    for (int i = next.fetch_add(1, std::memory_order_relaxed); i < extent;
+         i = next.fetch_add(1, std::memory_order_relaxed)) {
+      if (const int rc = task(user_context, min + i, closure)) {
+        int none = 0;
+        error.compare_exchange_strong(none, rc);
+        next.store(extent, std::memory_order_relaxed);  // stop the others claiming
+      }
+    }
+  }
+  bool open() const { return next.load(std::memory_order_relaxed) < extent && helpers < max_helpers; }
+};
+
+class Pool {
+ public:
+  int run(Job& job) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      spawn_locked(job.max_helpers);
+      queue_.push_back(&job);
+      posted_.fetch_add(1, std::memory_order_release);
+      if (sleepers_ > 0) {
+        if (job.max_helpers >= sleepers_) wake_.notify_all();
+        else for (int n = 0; n < job.max_helpers; ++n) wake_.notify_one();
+      }
+    }
+    job.work();
+    std::unique_lock<std::mutex> lock(mutex_);
+    queue_.erase(std::remove(queue_.begin(), queue_.end(), &job), queue_.end());
+    done_.wait(lock, [&] { return job.active == 0; });
+    return job.error.load();
+  }
+
+  // After fork() only the forking thread exists: the child starts with no workers.
+  void reset_after_fork() {
+    new (&mutex_) std::mutex;
+    new (&wake_) std::condition_variable;
+    new (&done_) std::condition_variable;
+    new (&queue_) std::vector<Job*>;  // the parent's entries belong to threads that do not exist here
+    workers_ = 0;
+    sleepers_ = 0;
+  }
+
+ private:
+  // Workers start on worker_cpus() (not inheriting a pinned caller's CPU, where the scheduler
+  // would leave them until it rebalances: calls ran at 55-65% speed for the first tens of ms).
+  void spawn_locked(int wanted) {
+    if (workers_ >= wanted) return;
+    cpu_set_t set = cpu_set_of(current_cpus());
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+    for (; workers_ < wanted; ++workers_) {
+      pthread_t t;
+      if (pthread_create(&t, &attr, &Pool::worker_main, this) != 0) break;  // fewer workers, still correct
+      pthread_detach(t);
+    }
+    pthread_attr_destroy(&attr);
+  }
+
+  static void* worker_main(void* self) {
+    pthread_setname_np(pthread_self(), "attune-worker");
+    static_cast<Pool*>(self)->worker_loop();
+    return nullptr;
+  }
+
+  Job* take_locked() {
+    for (Job* job : queue_)
+      if (job->open()) {
+        ++job->helpers;
+        ++job->active;
+        return job;
+      }
+    return nullptr;
+  }
+
+  void worker_loop() {
+    unsigned pinned = 0;
+    for (;;) {
+      if (const unsigned g = cpus_generation.load(); g != pinned) {
+        pin_to(current_cpus());
+        pinned = g;
+      }
+      Job* job = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        while (!(job = take_locked())) {
+          ++sleepers_;
+          wake_.wait(lock);
+          --sleepers_;
+        }
+      }
+      job->work();
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (--job->active == 0) done_.notify_all();
+      }  // the job may be gone from here on
+      spin_for_work();
+    }
+  }
+
+  // Waits up to ~50 us for another job to be posted before going to sleep.
+  void spin_for_work() {
+    const unsigned seen = posted_.load(std::memory_order_acquire);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+    for (int n = 0;; ++n) {
+      if (posted_.load(std::memory_order_acquire) != seen) return;
+      if ((n & 63) == 0 && std::chrono::steady_clock::now() > until) return;
+      cpu_relax();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_, done_;
+  std::vector<Job*> queue_;  // posted jobs (some may have no indices left to claim)
+  std::atomic<unsigned> posted_{0};
+  int workers_ = 0, sleepers_ = 0;
+};
+
+// Never destroyed: workers sleep in it until the process exits.
+Pool& pool() {
+  static Pool* p = [] {
+    auto* created = new Pool;
+    pthread_atfork(nullptr, nullptr, [] { pool().reset_after_fork(); });
+    return created;
+  }();
+  return *p;
+}
+
+int run_serially(void* uc, HalideTask task, int min, int extent, std::uint8_t* closure) {
+  for (int i = min; i < min + extent; ++i)
+    if (const int rc = task(uc, i, closure)) return rc;
+  return 0;
+}
+
+// The application's parallel_for: every index must run once; a throw or a missed index is an
+// error (Halide's generic error code), never a silently incomplete result.
+int run_on_app_pool(const ParallelFor& parallel_for, void* uc, HalideTask task, int min, int extent,
+                    std::uint8_t* closure) {
+  std::atomic<int> error{0}, ran{0};
+  const std::function<void(int)> body = [&](int i) {
+    ++ran;
+    if (i < 0 || i >= extent || error.load(std::memory_order_relaxed)) return;
+    ++task_depth;
+    const int rc = task(uc, min + i, closure);
+    --task_depth;
+    int none = 0;
+    if (rc) error.compare_exchange_strong(none, rc);
+  };
+  std::string failure;
+  try {
+    parallel_for(extent, body);
+  } catch (const std::exception& e) {
+    failure = std::string("threw: ") + e.what();
+  } catch (...) {
+    failure = "threw a non-std exception";
+  }
+  if (failure.empty() && !error && ran.load() != extent)
+    failure = "ran " + std::to_string(ran.load()) + " tasks of " + std::to_string(extent) +
+              " (it must call task(i) once for every i in [0, n) before returning)";
+  if (failure.empty()) return error;
+  capture_halide_error(uc, ("the parallel_for given to attune::set_parallel_for " + failure).c_str());
+  return -1;
+}
+
+}  // namespace
+
+int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* closure) {
+  if (extent <= 0) return 0;
+  if (task_depth > 0) return run_serially(uc, task, min, extent, closure);  // nested in an app task
+  if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
+  const int threads = std::min(num_threads(), extent);
+  if (threads <= 1) return run_serially(uc, task, min, extent, closure);
+  Job job{task, uc, closure, min, extent, threads - 1};
+  return pool().run(job);
+}
+
+}  // namespace detail
+
+void set_num_threads(int n) {
+  if (n < 0) throw Error("attune::set_num_threads: n must be >= 0, got " + std::to_string(n));
+  detail::requested_threads = n;
+}
+
+int num_threads() {
+  const int n = detail::requested_threads;
+  return n > 0 ? n : int(detail::current_cpus().size());
+}
+
+void set_worker_cpus(const std::vector<int>& cpus) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (size_t n = 0; n < cpus.size(); ++n) {
+    if (cpus[n] < 0 || cpus[n] >= CPU_SETSIZE)
+      throw Error("attune::set_worker_cpus: cpus[" + std::to_string(n) + "] = " + std::to_string(cpus[n]) +
+                  " is not a CPU number (0.." + std::to_string(CPU_SETSIZE - 1) + ")");
+    CPU_SET(cpus[n], &set);
+  }
+  if (!cpus.empty() && !detail::can_run_on(set))
+    throw Error("attune::set_worker_cpus: cpus names no CPU this process may run on (online and in its cpuset)");
+  std::vector<int> sorted = detail::cpus_of(set);
+  {
+    std::lock_guard<std::mutex> lock(detail::settings_mutex);
+    detail::chosen_cpus = sorted;  // empty: current_cpus() computes the default again
+  }
+  ++detail::cpus_generation;
+}
+
+std::vector<int> worker_cpus() { return detail::current_cpus(); }
+
+void set_parallel_for(ParallelFor parallel_for) {
+  std::shared_ptr<const ParallelFor> p;
+  if (parallel_for) p = std::make_shared<const ParallelFor>(std::move(parallel_for));
+  std::atomic_store(&detail::app_parallel_for, std::move(p));
+}
+
+}  // namespace attune

@@ -1,0 +1,20 @@
+// attune's parallel runtime: Halide's parallel loops (halide_do_par_for) run here, on
+// attune's own thread pool or on the application's (attune::set_parallel_for).
+//
+// Why not Halide's own pool: its workers are spawned by the first calling thread and inherit
+// that thread's CPU affinity, so an application that pins its threads (OMP_PROC_BIND, a pinned
+// request thread) got every worker on one core: half the speed on two cores. attune's workers
+// set their own affinity to worker_cpus(), whatever the caller's.
+#pragma once
+
+#include <cstdint>
+
+namespace attune::detail {
+
+// Halide's halide_do_par_for signature: runs task(user_context, i, closure) for every i in
+// [min, min + extent) and returns 0, or the first nonzero value a task returned (or -1 with
+// the error reported to capture_halide_error if the application's parallel_for failed).
+using HalideTask = int (*)(void* user_context, int index, std::uint8_t* closure);
+int do_par_for(void* user_context, HalideTask task, int min, int extent, std::uint8_t* closure);
+
+}  // namespace attune::detail
