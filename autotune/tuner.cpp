@@ -231,6 +231,15 @@ struct WorkDirCleanup {
 
 }  // namespace
 
+// A candidate run's time-out: the base, plus its calls (checks, warm-up, repetitions) at a speed
+// below which no candidate is worth keeping, plus the double reference of the check shape (one
+// head group) where no earlier run cached it. S=32768 calls take seconds each even when fast.
+double run_timeout(const TuneOptions& o, const Workload& w) {
+  const double calls = o.repetitions + 4, slowest_gflops = 50, reference_gflops = 1;
+  const double check_flops = w.flops() / (double(w.batch) * w.kv_heads());
+  return o.run_timeout_s + (calls * w.flops() / slowest_gflops + check_flops / reference_gflops) * 1e-9;
+}
+
 long long run_memory_cap(const std::string& target, long long memory_bytes) {
   // A GPU driver reserves address space far beyond the memory it uses (CUDA's unified
   // addressing): an address-space cap would fail its initialisation, not a runaway candidate.
@@ -408,6 +417,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
   }
 
   const Config def = space.default_config();
+  const double run_timeout_s = run_timeout(o, w);
   // Every candidate is checked against the same double reference (same inputs): computed once.
   const std::string reference_dir = o.reference_dir.empty() ? o.work_dir + "/reference" : o.reference_dir;
   const std::vector<std::string> reference_cache = {"--reference-cache", reference_dir};
@@ -431,7 +441,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
         strategy->observe(c, 0);
         ++result.failures;
       } else {
-        const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, o.repetitions,
+        const RunResult rr = run_candidate(tc, builds[n], w, run_timeout_s, memory_bytes, o.min_time_s, o.repetitions,
                                            true, reference_cache);
         if (stop_requested()) break;
         ++result.trials;
@@ -487,7 +497,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
           // Checked again in the first round only: the same configs passed when they were searched.
           std::vector<std::string> extra = reference_cache;
           if (round > 0) extra.insert(extra.end(), {"--check", "0"});
-          const RunResult rr = run_candidate(tc, builds[n], w, o.run_timeout_s, memory_bytes, o.min_time_s, 3, true, extra);
+          const RunResult rr = run_candidate(tc, builds[n], w, run_timeout_s, memory_bytes, o.min_time_s, 3, true, extra);
           times[n].insert(times[n].end(), rr.times_ms.begin(), rr.times_ms.end());
         }
     for (size_t n = 0; n < top.size() && !stop_requested(); ++n) {

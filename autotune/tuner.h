@@ -26,6 +26,7 @@ struct TuneOptions {
   std::string work_dir = "/tmp/attune-tune";
   double min_time_s = 0.3;   // measured time per candidate
   int repetitions = 5;
+  // A candidate run's time-out: run_timeout_s plus what the workload's size needs (run_timeout()).
   double build_timeout_s = 180, run_timeout_s = 60;
   long long memory_bytes = 8ll << 30;
   int final_remeasure = 3;   // top candidates re-measured interleaved at the end

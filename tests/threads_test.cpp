@@ -3,6 +3,12 @@
 #include <atomic>
 #include <thread>
 
+#include <pthread.h>
+#include <sched.h>
+
+#include <attune/openmp.h>
+
+#include "consumer/worker_threads.h"
 #include "test_util.h"
 
 namespace attune::testing {
@@ -140,6 +146,138 @@ TEST(Determinism, SameBitsForAnyThreadCountAndCall) {
     EXPECT_EQ(run(2), first) << c.name() << ": 2 threads differ from all cores";
   }
   set_num_threads(0);
+}
+
+
+// One call's correctness check, shared by the threading tests below.
+double sdpa_error(const Case& c, std::vector<float>* out_copy = nullptr) {
+  const Tensors t = make_tensors(c);
+  std::vector<float> out(t.q.size());
+  sdpa(t.q.data(), t.k.data(), t.v.data(), out.data(), c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim,
+       options_for(c, t));
+  std::vector<double> expected;
+  reference::sdpa(problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
+  if (out_copy) *out_copy = out;
+  return reference::relative_max_error(out.data(), expected);
+}
+
+Case threading_case() {
+  Case c;
+  c.heads = 4; c.seq_q = 300; c.seq_kv = 260; c.seed = 400;  // 4 heads x several query tiles
+  return c;
+}
+
+// An application that pins its threads (OMP_PROC_BIND, pinned request threads) must not confine
+// attune's workers: a call from a thread pinned to one CPU leaves every worker free to run on
+// all of worker_cpus() (Halide's own pool had them inherit the caller's single CPU).
+TEST(Affinity, PinnedCallerLeavesWorkersOnEveryCpu) {
+  const std::vector<int> cpus = worker_cpus();
+  ASSERT_FALSE(cpus.empty());
+  if (cpus.size() < 2) GTEST_SKIP() << "one CPU: nothing to spread over";
+  double err = 1;
+  std::thread caller([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpus.back(), &one);
+    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+    err = sdpa_error(threading_case());
+    // The calling thread itself stays as the application pinned it.
+    cpu_set_t now;
+    ASSERT_EQ(pthread_getaffinity_np(pthread_self(), sizeof(now), &now), 0);
+    EXPECT_EQ(CPU_COUNT(&now), 1);
+  });
+  caller.join();
+  EXPECT_LE(err, kTolerance);
+  const auto sets = attune_worker_cpu_sets();
+  EXPECT_GE(int(sets.size()), num_threads() - 1);
+  for (const auto& set : sets) EXPECT_EQ(set, cpus) << "a worker is confined to fewer CPUs than worker_cpus()";
+}
+
+TEST(Affinity, WorkerCpusCanBeChosenAndRestored) {
+  const std::vector<int> all = worker_cpus();
+  set_worker_cpus({all.front()});
+  EXPECT_EQ(worker_cpus(), std::vector<int>{all.front()});
+  EXPECT_EQ(num_threads(), 1);  // the default thread count follows the CPUs
+  set_num_threads(2);           // an explicit count still applies: two threads time-share one CPU
+  EXPECT_LE(sdpa_error(threading_case()), kTolerance);
+  for (const auto& set : attune_worker_cpu_sets()) EXPECT_EQ(set, std::vector<int>{all.front()});
+  set_num_threads(0);
+  set_worker_cpus({});
+  EXPECT_EQ(worker_cpus(), all);
+  EXPECT_LE(sdpa_error(threading_case()), kTolerance);
+  for (const auto& set : attune_worker_cpu_sets()) EXPECT_EQ(set, all);
+}
+
+TEST(Affinity, BadWorkerCpusAreRejectedNamingTheArgument) {
+  const std::vector<int> before = worker_cpus();
+  for (const std::vector<int>& bad : {std::vector<int>{0, -1}, std::vector<int>{1 << 20}}) {
+    try {
+      set_worker_cpus(bad);
+      ADD_FAILURE() << "accepted a CPU number out of range";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cpus["), std::string::npos) << e.what();
+    }
+  }
+  // CPU_SETSIZE - 1 exists on no test machine: in range, but not a CPU this process may use.
+  try {
+    set_worker_cpus({CPU_SETSIZE - 1});
+    ADD_FAILURE() << "accepted a CPU this process cannot run on";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cpus"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(worker_cpus(), before);
+}
+
+// The application's thread pool runs every loop; results are the same bits as on attune's pool.
+TEST(AppThreadPool, LoopsRunOnTheGivenParallelFor) {
+  std::vector<Case> cases(2, threading_case());
+  cases[1].kv_heads = 1; cases[1].seq_q = 2; cases[1].seq_kv = 3000;  // decode: split-KV, nested loops
+  for (const Case& c : cases) {
+    std::vector<float> pooled, app;
+    ASSERT_LE(sdpa_error(c, &pooled), kTolerance);
+    std::atomic<int> loops{0}, tasks{0};
+    set_parallel_for([&](int n, const std::function<void(int)>& task) {
+      ++loops;
+      for (int i = n - 1; i >= 0; --i, ++tasks) task(i);  // any order will do
+    });
+    const double err = sdpa_error(c, &app);
+    set_parallel_for(nullptr);
+    EXPECT_LE(err, kTolerance) << c.name();
+    EXPECT_GT(loops.load(), 0) << c.name();
+    EXPECT_GT(tasks.load(), loops.load()) << c.name();
+    EXPECT_EQ(app, pooled) << c.name() << ": the application's pool gave other bits";
+  }
+}
+
+TEST(AppThreadPool, OpenMp) {
+  use_openmp();
+  std::vector<float> out;
+  const double err = sdpa_error(threading_case(), &out);
+  set_parallel_for(nullptr);
+  EXPECT_LE(err, kTolerance);
+}
+
+// A parallel_for that throws or skips tasks fails the call with attune::Error.
+TEST(AppThreadPool, BrokenParallelForIsAnError) {
+  const std::vector<std::pair<ParallelFor, std::string>> broken = {
+      {[](int, const std::function<void(int)>&) { throw std::runtime_error("pool is shut down"); },
+       "pool is shut down"},
+      {[](int n, const std::function<void(int)>& task) {
+         for (int i = 0; i + 1 < n; ++i) task(i);  // forgets the last one
+       },
+       "tasks of"}};
+  for (const auto& [fn, needle] : broken) {
+    set_parallel_for(fn);
+    try {
+      sdpa_error(threading_case());
+      ADD_FAILURE() << "no error for a broken parallel_for (" << needle << ")";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("set_parallel_for"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+    set_parallel_for(nullptr);
+  }
+  EXPECT_LE(sdpa_error(threading_case()), kTolerance);  // and attune's pool is back
 }
 
 }  // namespace

@@ -76,7 +76,6 @@ std::vector<int> default_cpus() {
 std::mutex settings_mutex;
 std::vector<int> chosen_cpus;  // set_worker_cpus; empty = default_cpus()
 std::atomic<int> requested_threads{0};
-std::atomic<unsigned> cpus_generation{1};  // bumped by set_worker_cpus: workers re-pin
 std::shared_ptr<const ParallelFor> app_parallel_for;  // set_parallel_for; read with atomic_load
 
 std::vector<int> current_cpus() {
@@ -103,11 +102,6 @@ cpu_set_t cpu_set_of(const std::vector<int>& cpus) {
   CPU_ZERO(&set);
   for (int c : cpus) CPU_SET(c, &set);
   return set;
-}
-
-void pin_to(const std::vector<int>& cpus) {
-  const cpu_set_t set = cpu_set_of(cpus);
-  sched_setaffinity(0, sizeof(set), &set);  // best effort: a CPU taken away since is ignored
 }
 
 // ---- the pool ---------------------------------------------------------------------------
@@ -173,8 +167,16 @@ class Pool {
     new (&wake_) std::condition_variable;
     new (&done_) std::condition_variable;
     new (&queue_) std::vector<Job*>;  // the parent's entries belong to threads that do not exist here
+    new (&threads_) std::vector<pthread_t>;
     workers_ = 0;
     sleepers_ = 0;
+  }
+
+  // set_worker_cpus: moves the running workers now (sleeping ones included).
+  void repin(const std::vector<int>& cpus) {
+    const cpu_set_t set = cpu_set_of(cpus);
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (pthread_t t : threads_) pthread_setaffinity_np(t, sizeof(set), &set);  // best effort
   }
 
  private:
@@ -189,7 +191,8 @@ class Pool {
     for (; workers_ < wanted; ++workers_) {
       pthread_t t;
       if (pthread_create(&t, &attr, &Pool::worker_main, this) != 0) break;  // fewer workers, still correct
-      pthread_detach(t);
+      pthread_detach(t);  // workers never exit: t stays valid for repin()
+      threads_.push_back(t);
     }
     pthread_attr_destroy(&attr);
   }
@@ -211,12 +214,7 @@ class Pool {
   }
 
   void worker_loop() {
-    unsigned pinned = 0;
     for (;;) {
-      if (const unsigned g = cpus_generation.load(); g != pinned) {
-        pin_to(current_cpus());
-        pinned = g;
-      }
       Job* job = nullptr;
       {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -249,6 +247,7 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<Job*> queue_;  // posted jobs (some may have no indices left to claim)
+  std::vector<pthread_t> threads_;
   std::atomic<unsigned> posted_{0};
   int workers_ = 0, sleepers_ = 0;
 };
@@ -339,7 +338,7 @@ void set_worker_cpus(const std::vector<int>& cpus) {
     std::lock_guard<std::mutex> lock(detail::settings_mutex);
     detail::chosen_cpus = sorted;  // empty: current_cpus() computes the default again
   }
-  ++detail::cpus_generation;
+  detail::pool().repin(detail::current_cpus());
 }
 
 std::vector<int> worker_cpus() { return detail::current_cpus(); }

@@ -18,6 +18,7 @@ step(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${WORK_DIR}/build" -DCMAKE_BUILD_TY
      "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_DISABLE_FIND_PACKAGE_Halide=ON "-DATTUNE_EXAMPLES_DIR=${EXAMPLES_DIR}")
 step(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 step("${WORK_DIR}/build/consumer")
+step(${CMAKE_COMMAND} -E env OMP_PROC_BIND=true OMP_PLACES=threads "${WORK_DIR}/build/pinned_app")
 step("${WORK_DIR}/build/pack_example" "${TEST_PACK}")
 
 # The installed CLI runs from the install tree (generator and runner from libexec/attune).

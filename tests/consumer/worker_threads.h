@@ -1,0 +1,42 @@
+// The CPU sets of attune's worker threads, read from /proc (Linux): tests check that a pinned
+// caller does not confine them. Shared by the in-tree tests and the outside consumer apps.
+#pragma once
+
+#include <dirent.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// "0-2,5" -> {0, 1, 2, 5}
+inline std::vector<int> parse_cpu_list(const std::string& list) {
+  std::vector<int> cpus;
+  std::stringstream ss(list);
+  for (std::string range; std::getline(ss, range, ',');) {
+    range.erase(0, range.find_first_not_of(" \t"));
+    if (range.empty()) continue;
+    const size_t dash = range.find('-');
+    const int lo = std::stoi(range.substr(0, dash)), hi = dash == std::string::npos ? lo : std::stoi(range.substr(dash + 1));
+    for (int c = lo; c <= hi; ++c) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+// Cpus_allowed_list of every thread of this process named "attune-worker".
+inline std::vector<std::vector<int>> attune_worker_cpu_sets() {
+  std::vector<std::vector<int>> sets;
+  DIR* dir = opendir("/proc/self/task");
+  if (!dir) return sets;
+  while (dirent* e = readdir(dir)) {
+    const std::string task = std::string("/proc/self/task/") + e->d_name;
+    std::string comm;
+    std::getline(std::ifstream(task + "/comm"), comm);
+    if (comm != "attune-worker") continue;
+    std::ifstream status(task + "/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("Cpus_allowed_list:", 0) == 0) sets.push_back(parse_cpu_list(line.substr(line.find(':') + 1)));
+  }
+  closedir(dir);
+  return sets;
+}
