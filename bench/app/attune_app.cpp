@@ -11,6 +11,7 @@
 #include <attune/attention.h>
 #include <attune/openmp.h>
 #include <omp.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <chrono>

@@ -14,8 +14,10 @@ namespace attune::detail {
 void* scratch_malloc(void* user_context, std::size_t bytes);
 void scratch_free(void* user_context, void* ptr);
 
-// Blocks at least this big are cached per thread; smaller ones come from malloc.
-constexpr std::size_t kMinCachedBytes = std::size_t(64) << 10;
+// Blocks at least this big are cached per thread; smaller ones come from malloc. Not higher:
+// glibc's per-thread arenas trim a freed block at their top, so a task's 32 KiB buffers were
+// faulted in again by every task (170 faults in a first S=512 call, ~10 us each in a VM).
+constexpr std::size_t kMinCachedBytes = std::size_t(16) << 10;
 // What one thread keeps at most, in at most kMaxCachedBlocks blocks (its oldest go first).
 constexpr std::size_t kMaxCachedBytes = std::size_t(256) << 20;
 constexpr int kMaxCachedBlocks = 16;
