@@ -405,7 +405,7 @@ TuneResult tune(const TuneOptions& o, Database& db, const std::function<void(con
       ++result.trials;
       const BuildResult b = build_candidate(tc, w, marker, o.work_dir, std::max(o.build_timeout_s, 600.0), name);
       RunResult rr{"build_error", b.error, {}};
-      if (b.ok) rr = run_candidate(tc, b, w, o.run_timeout_s * 5, memory_bytes, o.min_time_s, o.repetitions, false);
+      if (b.ok) rr = run_candidate(tc, b, w, run_timeout(o, w) * 5, memory_bytes, o.min_time_s, o.repetitions, false);
       if (!stop_requested() && record(marker, o.strategy, rr.status, rr.error, rr.times_ms).status != "ok")
         ++result.failures;
     }

@@ -51,17 +51,6 @@ TEST(Pack, RefusesWhatIsNotAUsablePack) {
   EXPECT_EQ(after.source, "built-in");
 }
 
-// Runs case c and returns the max error against the double reference, relative to the output.
-double error_against_reference(const Case& c) {
-  const auto t = attune::testing::make_tensors(c);
-  std::vector<float> out(t.q.size());
-  attune::sdpa(t.q.data(), t.k.data(), t.v.data(), out.data(), c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim,
-               attune::testing::options_for(c, t));
-  std::vector<double> expected;
-  attune::reference::sdpa(attune::testing::problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
-  return attune::reference::relative_max_error(out.data(), expected);
-}
-
 TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
   // Tuned for sdpa 1x2x64x300x64 (head_dim 64, short bucket) and the projection GEMM.
   const std::string pack = ATTUNE_TEST_PACK;
@@ -80,9 +69,9 @@ TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
   EXPECT_EQ(d.target, info.target);
   EXPECT_FALSE(d.config_hash.empty());
   EXPECT_EQ(d.tuned_for, "sdpa:b1:h2:kv2:q64:k300:d64:causal0:mask0");  // the tuned workload, from the manifest
-  EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
+  EXPECT_LT(attune::testing::sdpa_error(c), attune::testing::kTolerance);
   c.mask = true;  // not a variant the pack has
-  EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
+  EXPECT_LT(attune::testing::sdpa_error(c), attune::testing::kTolerance);
 
   // Other buckets, head_dims and options are not in the pack: built-in kernels.
   EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 3000, 64).source, "built-in");
@@ -132,7 +121,7 @@ TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
   }
   // Thread-count changes reach the pack's own Halide runtime; results stay correct.
   attune::set_num_threads(1);
-  EXPECT_LT(error_against_reference(c), attune::testing::kTolerance);
+  EXPECT_LT(attune::testing::sdpa_error(c), attune::testing::kTolerance);
   attune::set_num_threads(0);
 }
 

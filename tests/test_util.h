@@ -72,6 +72,19 @@ inline reference::SdpaProblem problem_for(const Case& c, const Tensors& t) {
   return p;
 }
 
+// Runs sdpa on case c and returns its max error against the double reference, relative to the
+// output's magnitude; out_copy (if given) receives the output.
+inline double sdpa_error(const Case& c, std::vector<float>* out_copy = nullptr) {
+  const Tensors t = make_tensors(c);
+  std::vector<float> out(t.q.size());
+  sdpa(t.q.data(), t.k.data(), t.v.data(), out.data(), c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim,
+       options_for(c, t));
+  std::vector<double> expected;
+  reference::sdpa(problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
+  if (out_copy) *out_copy = out;
+  return reference::relative_max_error(out.data(), expected);
+}
+
 // Whether this CPU runs kernels of an ISA level (avx512 > avx2 > sse41). Clears the ISA cap.
 inline bool host_supports(const std::string& isa) {
   const auto rank = [](const std::string& s) { return s == "avx512" ? 2 : s == "avx2" ? 1 : 0; };

@@ -149,18 +149,6 @@ TEST(Determinism, SameBitsForAnyThreadCountAndCall) {
 }
 
 
-// One call's correctness check, shared by the threading tests below.
-double sdpa_error(const Case& c, std::vector<float>* out_copy = nullptr) {
-  const Tensors t = make_tensors(c);
-  std::vector<float> out(t.q.size());
-  sdpa(t.q.data(), t.k.data(), t.v.data(), out.data(), c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim,
-       options_for(c, t));
-  std::vector<double> expected;
-  reference::sdpa(problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
-  if (out_copy) *out_copy = out;
-  return reference::relative_max_error(out.data(), expected);
-}
-
 Case threading_case() {
   Case c;
   c.heads = 4; c.seq_q = 300; c.seq_kv = 260; c.seed = 400;  // 4 heads x several query tiles
@@ -251,8 +239,7 @@ TEST(AppThreadPool, LoopsRunOnTheGivenParallelFor) {
 
 TEST(AppThreadPool, OpenMp) {
   use_openmp();
-  std::vector<float> out;
-  const double err = sdpa_error(threading_case(), &out);
+  const double err = sdpa_error(threading_case());
   set_parallel_for(nullptr);
   EXPECT_LE(err, kTolerance);
 }
