@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -287,7 +288,12 @@ std::size_t warmup_bytes() {
   if (!env || !*env) return kDefaultWarmupMiB << 20;
   char* end = nullptr;
   const unsigned long long mib = std::strtoull(env, &end, 10);
-  return *end || mib > (1ull << 20) ? kDefaultWarmupMiB << 20 : std::size_t(mib) << 20;  // bad value: default
+  if (*end || *env == '-' || mib > (1ull << 20)) {  // no exception can reach anyone at load time
+    std::fprintf(stderr, "attune: ATTUNE_WARMUP_MB='%s' is not a number of MiB (0..1048576); using %zu\n", env,
+                 kDefaultWarmupMiB);
+    return kDefaultWarmupMiB << 20;
+  }
+  return std::size_t(mib) << 20;
 }
 
 __attribute__((constructor)) void on_load() {
