@@ -75,6 +75,9 @@ RunResult run_candidate(const Toolchain& tc, const BuildResult& b, const Workloa
   argv.insert(argv.end(), b.runner_args.begin(), b.runner_args.end());
   argv.insert(argv.end(), extra_runner_args.begin(), extra_runner_args.end());
   if (!tc.pin_cpus.empty()) argv.insert(argv.begin(), {"taskset", "-c", tc.pin_cpus});
+  // No load-time warm-up in the runner: its background prefault would run beside the
+  // candidate's first repetitions, and the tuner measures repeated calls.
+  argv.insert(argv.begin(), {"env", "ATTUNE_WARMUP_MB=0"});
   ProcessResult p = run_process(argv, {timeout_s, memory_bytes});
   if (p.timed_out) {
     r.status = "timeout";

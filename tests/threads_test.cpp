@@ -157,7 +157,8 @@ Case threading_case() {
 
 // An application that pins its threads (OMP_PROC_BIND, pinned request threads) must not confine
 // attune's workers: a call from a thread pinned to one CPU leaves every worker free to run on
-// all of worker_cpus() (Halide's own pool had them inherit the caller's single CPU).
+// all the other CPUs of worker_cpus() (Halide's own pool had them inherit the caller's single
+// CPU); the caller's CPU is the caller's, which works on the call too.
 TEST(Affinity, PinnedCallerLeavesWorkersOnEveryCpu) {
   const std::vector<int> cpus = worker_cpus();
   ASSERT_FALSE(cpus.empty());
@@ -178,7 +179,8 @@ TEST(Affinity, PinnedCallerLeavesWorkersOnEveryCpu) {
   EXPECT_LE(err, kTolerance);
   const auto sets = attune_worker_cpu_sets();
   EXPECT_GE(int(sets.size()), num_threads() - 1);
-  for (const auto& set : sets) EXPECT_EQ(set, cpus) << "a worker is confined to fewer CPUs than worker_cpus()";
+  for (const auto& set : sets)
+    EXPECT_EQ(set, cpus_without(cpus, cpus.back())) << "workers must run on every CPU of worker_cpus() but the caller's";
 }
 
 TEST(Affinity, WorkerCpusCanBeChosenAndRestored) {
@@ -192,8 +194,17 @@ TEST(Affinity, WorkerCpusCanBeChosenAndRestored) {
   set_num_threads(0);
   set_worker_cpus({});
   EXPECT_EQ(worker_cpus(), all);
-  EXPECT_LE(sdpa_error(threading_case()), kTolerance);
   for (const auto& set : attune_worker_cpu_sets()) EXPECT_EQ(set, all);
+  // From a caller pinned to one CPU: the workers take all the others.
+  std::thread caller([&] {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(all.front(), &one);
+    ASSERT_EQ(pthread_setaffinity_np(pthread_self(), sizeof(one), &one), 0);
+    EXPECT_LE(sdpa_error(threading_case()), kTolerance);
+  });
+  caller.join();
+  for (const auto& set : attune_worker_cpu_sets()) EXPECT_EQ(set, cpus_without(all, all.front()));
 }
 
 TEST(Affinity, BadWorkerCpusAreRejectedNamingTheArgument) {

@@ -1,10 +1,11 @@
 // An application's view of attune::sdpa: allocate Q/K/V, call it, exit. A fresh process per
 // run, so the first call pays whatever a real app pays (thread start-up, scratch pages).
 //
-//   attune_app S [--heads H] [--dim D] [--causal] [--repeat N] [--omp-pool]
+//   attune_app S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool]
 //
 // Prints the first call's time and GFLOP/s; with --repeat N, also the median of N more calls
-// in the same process and first / median. OpenMP runs a parallel region before attune is
+// in the same process and first / median. --idle-ms sleeps that long before each repeated call
+// (a server between requests: the workers are asleep when the call comes). OpenMP runs a parallel region before attune is
 // called, as oneDNN or the app's own loops would: with OMP_PROC_BIND=true, libgomp has pinned
 // the calling thread to one CPU by then. --omp-pool runs attune's loops on those OpenMP
 // threads (attune::use_openmp) instead of attune's own pool.
@@ -20,21 +21,24 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s S [--heads H] [--dim D] [--causal] [--repeat N] [--omp-pool]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool]\n",
+                 argv[0]);
     return 2;
   }
   const int S = std::atoi(argv[1]);
-  int H = 8, D = 64, repeat = 0;
+  int H = 8, D = 64, repeat = 0, idle_ms = 0;
   bool causal = false, omp_pool = false;
   for (int a = 2; a < argc; ++a) {
     const std::string f = argv[a];
     if (f == "--heads" && a + 1 < argc) H = std::atoi(argv[++a]);
     else if (f == "--dim" && a + 1 < argc) D = std::atoi(argv[++a]);
     else if (f == "--repeat" && a + 1 < argc) repeat = std::atoi(argv[++a]);
+    else if (f == "--idle-ms" && a + 1 < argc) idle_ms = std::atoi(argv[++a]);
     else if (f == "--causal") causal = true;
     else if (f == "--omp-pool") omp_pool = true;
     else { std::fprintf(stderr, "unknown argument %s\n", f.c_str()); return 2; }
@@ -72,7 +76,10 @@ int main(int argc, char** argv) {
               first * 1e3, flops / first * 1e-9);
   if (repeat > 0) {
     std::vector<double> t;
-    for (int r = 0; r < repeat; ++r) t.push_back(call());
+    for (int r = 0; r < repeat; ++r) {
+      if (idle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
+      t.push_back(call());
+    }
     std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());
     const double median = t[t.size() / 2];
     std::printf("; repeated: median %.1f ms, %.1f GFLOP/s; first/median %.2f", median * 1e3, flops / median * 1e-9,

@@ -1,9 +1,11 @@
 // The CPU sets of attune's worker threads, read from /proc (Linux): tests check that a pinned
-// caller does not confine them. Shared by the in-tree tests and the outside consumer apps.
+// caller does not confine them, and that they leave the caller's CPU to the caller. Shared by
+// the in-tree tests and the outside consumer apps.
 #pragma once
 
 #include <dirent.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -39,4 +41,12 @@ inline std::vector<std::vector<int>> attune_worker_cpu_sets() {
   }
   closedir(dir);
   return sets;
+}
+
+// `cpus` less `cpu` (unless that would leave none): where attune's workers run while a thread on
+// `cpu` posts its loops.
+inline std::vector<int> cpus_without(std::vector<int> cpus, int cpu) {
+  const auto it = std::find(cpus.begin(), cpus.end(), cpu);
+  if (it != cpus.end() && cpus.size() > 1) cpus.erase(it);
+  return cpus;
 }
