@@ -129,7 +129,7 @@ struct Job {
   int min, extent;
   int max_helpers;        // workers that may join: num_threads() - 1 at posting
   int helpers = 0;        // workers that joined (pool mutex)
-  int active = 0;         // workers inside it now (pool mutex)
+  std::atomic<int> active{0};  // workers inside it now (changed under the pool mutex)
   std::atomic<int> next{0};
   std::atomic<int> error{0};
 
@@ -162,6 +162,14 @@ class Pool {
       }
     }
     job.work();
+    // The workers still in it finish within microseconds, usually: wait for them spinning. A
+    // caller asleep here is woken by the last worker, and the scheduler then tends to put it on
+    // that worker's CPU: the next call's loops would share it.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
+    for (int n = 0; job.active.load(std::memory_order_acquire) > 0; ++n) {
+      if ((n & 63) == 0 && std::chrono::steady_clock::now() > until) break;
+      cpu_relax();
+    }
     std::unique_lock<std::mutex> lock(mutex_);
     queue_.erase(std::remove(queue_.begin(), queue_.end(), &job), queue_.end());
     done_.wait(lock, [&] { return job.active == 0; });
