@@ -5,7 +5,8 @@
 // left it. Nested loops (split-KV's chunks inside its heads) are jobs too; a thread waiting for
 // its nested job only waits for indices that running threads have claimed, so it cannot
 // deadlock. Idle workers spin briefly before sleeping: a call's loops follow each other within
-// microseconds (K panels, then the attention tiles).
+// microseconds (K panels, then the attention tiles). Workers start as the library loads (with
+// the scratch warm-up, see on_load) and run on worker_cpus() less the posting thread's CPU.
 #include "thread_pool.h"
 
 #include <dlfcn.h>

@@ -4,7 +4,7 @@
 // Why not Halide's own pool: its workers are spawned by the first calling thread and inherit
 // that thread's CPU affinity, so an application that pins its threads (OMP_PROC_BIND, a pinned
 // request thread) got every worker on one core: half the speed on two cores. attune's workers
-// set their own affinity to worker_cpus(), whatever the caller's.
+// set their own affinity to worker_cpus() (less the calling thread's CPU), whatever the caller's.
 #pragma once
 
 #include <cstdint>
