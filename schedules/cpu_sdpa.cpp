@@ -30,14 +30,15 @@ Space cpu_space(const std::string& kernel, const Target& target, int head_dim, b
 namespace {
 
 struct Knobs {
-  int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec, pv_kblock;
+  int q_tile, kv_block, qk_rows, pv_rows, pv_width, vec, pv_kblock, q_group;
   bool rfactor, k_transpose, key_blocks_outer, pv_stream;  // kv_group_inner: the algorithm's pack_group
   TailStrategy d_tail;  // along head_dim: exact for a static multiple of vec, else guarded
   Knobs(const Config& c, int head_dim)
       : q_tile(int(c.get("q_tile"))), kv_block(int(c.get("kv_block"))),
         qk_rows(int(c.get("qk_rows"))), pv_rows(int(c.get("pv_rows"))),
         pv_width(int(c.get("pv_width"))), vec(int(c.get("vec"))),
-        pv_kblock(int(c.get_or("pv_kblock", 0))), rfactor(c.get("rfactor") != 0),
+        pv_kblock(int(c.get_or("pv_kblock", 0))), q_group(int(c.get_or("q_group", 1))),
+        rfactor(c.get("rfactor") != 0),
         k_transpose(c.get_or("k_transpose", 1) != 0),
         key_blocks_outer(c.get_or("qk_order", 0) != 0), pv_stream(c.get_or("pv_stream", 0) != 0),
         d_tail(head_dim > 0 && head_dim % vec == 0 ? TailStrategy::Auto : TailStrategy::GuardWithIf) {}
@@ -92,14 +93,19 @@ void schedule_pv(const Knobs& k, Func pv, Var d, Var row, RVar rk, LoopLevel at)
 // A query tile's accumulator `acc` (over d and `row`, the tile's rows) folds in one KV block
 // per step of `block`: per register tile (pv_rows x pv_width), the block's PV `block_pv` is
 // summed in registers over `key`, then added to acc.
+// With `group` (flash's q_group), acc holds several tiles (indexed by group) and the block loop
+// runs outside them: each KV block serves every tile of the group from L2.
 void schedule_block_fold(const Knobs& k, Func acc, Var d, Var row, RVar block, Func block_pv, Var pv_row,
-                         RVar key, LoopLevel tile) {
+                         RVar key, LoopLevel tile, const Var* group = nullptr) {
   Var dO("dO"), dI("dI"), iO("iO"), iI("iI");
   acc.compute_at(tile).vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  std::vector<VarOrRVar> order{dI, iI, dO, iO};
+  if (group) order.push_back(*group);
+  order.push_back(block);
   acc.update()
       .split(d, dO, dI, k.pv_width, k.d_tail)
       .split(row, iO, iI, k.pv_rows)
-      .reorder(dI, iI, dO, iO, block)
+      .reorder(order)
       .vectorize(dI)
       .unroll(iI);
   schedule_pv(k, block_pv, d, pv_row, key, LoopLevel(acc, dO));
@@ -138,18 +144,23 @@ void apply_materialized(const Knobs& k, SdpaFuncs& f) {
 
 void apply_flash(const Knobs& k, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, ii = f.ii, it = f.it;
-  Var task("task");
-  // The output tile must be the algorithm's state tile (q_tile rows).
+  Var task("task"), ig("ig"), ir("ir");
+  // A task is q_group state tiles (q_tile rows each) of the output.
   Stage out = f.out;
-  parallel_tasks(out.split(i, it, ii, k.q_tile, TailStrategy::GuardWithIf), it, h, b, task)
-      .vectorize(d, k.vec, TailStrategy::GuardWithIf);
+  const bool grouped = k.q_group > 1;
+  if (grouped)
+    parallel_tasks(out.split(i, ig, ir, k.q_tile * k.q_group, TailStrategy::GuardWithIf), ig, h, b, task);
+  else
+    parallel_tasks(out.split(i, it, ii, k.q_tile, TailStrategy::GuardWithIf), it, h, b, task);
+  out.vectorize(d, k.vec, TailStrategy::GuardWithIf);
   LoopLevel tile(f.out, task);
   f.qs.compute_at(tile).vectorize(d, k.vec, k.d_tail);
 
-  // State (the online softmax's accumulator): per KV block rb, fold in the block's PV.
-  schedule_block_fold(k, f.state, d, ii, f.rb.x, f.bpv, i, f.rpv.x, tile);
+  // State (the online softmax's accumulator): per KV block rb, fold in the block's PV; grouped,
+  // per KV block, each tile of the group in turn.
+  schedule_block_fold(k, f.state, d, ii, f.rb.x, f.bpv, i, f.rpv.x, tile, grouped ? &it : nullptr);
 
-  LoopLevel block(f.state, f.rb.x);
+  LoopLevel block = grouped ? LoopLevel(f.state, it) : LoopLevel(f.state, f.rb.x);
   schedule_scores(k, f.bscore, f.bdot, jj, i, f.rd.x, block);
   f.bexp.compute_at(block).vectorize(jj, k.vec);
   schedule_row_stat(k, f.bmax, f.rjj.x, i, block);

@@ -93,6 +93,9 @@ Space::Space(const SpaceParams& p) : params_(p) {
   if (p.kernel == "sdpa") {  // attention_probs has no PV
     knobs_.push_back({"pv_stream", {0, 1}, "split-KV: 1 = PV key by key, each V row read once from memory into "
                       "all rows' accumulators (in L1), 0 = PV in register tiles (V copied first when pv_width < head_dim)"});
+    knobs_.push_back({"q_group", {1, 2, 4, 8},
+                      "flash: query tiles per parallel task; each KV block is read from memory once for "
+                      "the group and from L2 by each tile (the KV-block loop runs outside the tiles)"});
     knobs_.push_back({"pv_kblock", {0, 32, 64, 128, 256, 512},
                       "keys per PV block; materialised: 0 = all keys at once, else per block each register tile's "
                       "partial sum is added to the query tile's accumulator, so a V block serves all row groups "
@@ -153,6 +156,8 @@ std::optional<std::string> Space::validate(const Config& c) const {
     return "pv_kblock is implemented for the materialised and flash algorithms only";
   if (c.get("algorithm") != 2 && c.get_or("pv_stream", 0) != 0)
     return "pv_stream is implemented for split-KV (algorithm 2) only";
+  if (c.get("algorithm") != 1 && c.get_or("q_group", 1) != 1)
+    return "q_group is implemented for the flash algorithm (1) only";
   if (c.get("algorithm") == 1 && c.get_or("pv_kblock", 0) % kv_block != 0)
     return "flash: pv_kblock (keys per online-softmax block) must be a multiple of kv_block";
   if (c.get("algorithm") != 2 && c.get("kv_group_inner") != 0)
@@ -258,10 +263,12 @@ Config Space::default_config() const {
              {"kv_group_inner", 0},
              {"qk_order", 0},
              {"pv_kblock", 128},
-             {"pv_stream", 0}};
+             {"pv_stream", 0},
+             {"q_group", 1}};
   if (params_.kernel != "sdpa") {  // the PV knobs
     c.knobs.erase("pv_kblock");
     c.knobs.erase("pv_stream");
+    c.knobs.erase("q_group");
   }
   if (params_.decode && params_.kernel == "sdpa") {  // few query rows, long KV: split-KV
     c.knobs["algorithm"] = 2;
@@ -298,6 +305,7 @@ Config Space::complete(const Config& c) const {
   if (params_.kernel != "linear" && !c.knobs.count("kv_group_inner") && out.get("algorithm") != 2)
     out.knobs["kv_group_inner"] = 0;
   if (params_.kernel == "sdpa" && !c.knobs.count("pv_kblock")) out.knobs["pv_kblock"] = 0;
+  if (params_.kernel == "sdpa" && !c.knobs.count("q_group")) out.knobs["q_group"] = 1;
   return out;
 }
 
