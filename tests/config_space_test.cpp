@@ -316,7 +316,19 @@ TEST(Space, CompletingAnOlderConfigKeepsItsMeasuredBehaviour) {
   const Space ps(probs);
   EXPECT_FALSE(ps.default_config().knobs.count("pv_kblock"));
   EXPECT_FALSE(ps.default_config().knobs.count("pv_stream"));
+  EXPECT_FALSE(ps.default_config().knobs.count("q_group"));
   EXPECT_FALSE(ps.validate(ps.default_config()));
+  // Groups of query tiles per task (q_group): flash only; older configs have one tile a task.
+  Config older_flash = flash;
+  older_flash.knobs["pv_kblock"] = 64;
+  older_flash.knobs.erase("q_group");
+  EXPECT_EQ(s.complete(older_flash).get("q_group"), 1);
+  Config grouped = s.complete(older_flash);
+  grouped.knobs["q_group"] = 4;
+  EXPECT_FALSE(s.validate(grouped));
+  Config grouped_materialised = s.default_config();
+  grouped_materialised.knobs["q_group"] = 2;
+  EXPECT_NE(s.validate(grouped_materialised)->find("q_group"), std::string::npos);
 }
 
 // Configs that compile to the same kernel are one canonical config, and every config the

@@ -66,16 +66,22 @@ TEST_P(PropertyTest, RandomConfigIsCorrect) {
 
 // Flash with online-softmax blocks of pv_kblock keys (several register tiles each): blocks
 // longer than the sequence, a last block cut short (its PV loop trimmed to the real keys),
-// causal blocks skipped above the diagonal with seq_q != seq_kv, masks, GQA, a generic head_dim.
+// causal blocks skipped above the diagonal with seq_q != seq_kv, masks, GQA, a generic head_dim;
+// and groups of query tiles per task (q_group) walking the KV blocks together, with a last group
+// and a last tile cut short.
 TEST(FlashBlocks, LongBlocksAreCorrect) {
   struct Case {
     int heads, kv_heads, seq_q, seq_kv, head_dim, q_tile, pv_kblock, qk_order;
     bool causal, mask;
+    int q_group = 1;
   };
   const Case cases[] = {{2, 2, 100, 1000, 64, 48, 512, 1, false, false},
                         {4, 2, 129, 77, 64, 24, 128, 0, true, true},
                         {2, 1, 300, 700, 80, 48, 256, 1, true, false},
-                        {2, 2, 33, 290, 0, 24, 32, 1, false, true}};
+                        {2, 2, 33, 290, 0, 24, 32, 1, false, true},
+                        {2, 2, 300, 1000, 64, 48, 256, 1, false, false, 4},
+                        {4, 2, 250, 260, 64, 24, 128, 0, true, true, 2},
+                        {2, 1, 130, 500, 0, 24, 64, 1, true, false, 8}};
   int n = 0;
   for (const Case& c : cases) {
     const schedules::Space space =
@@ -86,6 +92,7 @@ TEST(FlashBlocks, LongBlocksAreCorrect) {
     config.knobs["pv_kblock"] = c.pv_kblock;
     config.knobs["kv_block"] = std::min<std::int64_t>(config.get("kv_block"), c.pv_kblock);  // blocks of whole tiles
     config.knobs["qk_order"] = c.qk_order;
+    config.knobs["q_group"] = c.q_group;
     if (c.head_dim == 0) config.knobs["pv_width"] = config.get("vec");
     ASSERT_FALSE(space.validate(config)) << *space.validate(config);
     Workload w = Workload::attention(2, c.heads, c.kv_heads, c.seq_q, c.seq_kv, c.head_dim == 0 ? 40 : c.head_dim, c.causal,
