@@ -3,36 +3,23 @@
 // neither starts threads nor faults its scratch in (a first call at S=512 had faulted ~550
 // pages, 3 ms of a 2.2 ms call in a VM). ctest also runs this file with ATTUNE_WARMUP_MB=0,
 // where nothing may start before the first call.
-#include <dirent.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "consumer/worker_threads.h"
 #include "test_util.h"
 
 namespace attune::testing {
 namespace {
 
-// How many of this process's threads are named `name` (pthread_setname_np).
-int threads_named(const std::string& name) {
-  int n = 0;
-  DIR* dir = opendir("/proc/self/task");
-  if (!dir) return -1;
-  while (const dirent* e = readdir(dir)) {
-    if (e->d_name[0] == '.') continue;
-    std::ifstream comm(std::string("/proc/self/task/") + e->d_name + "/comm");
-    std::string line;
-    if (std::getline(comm, line) && line == name) ++n;
-  }
-  closedir(dir);
-  return n;
-}
+// How many of this process's threads are named `name`.
+int count_threads(const std::string& name) { return int(threads_named(name).size()); }
 
 long minor_faults() {
   rusage u{};
@@ -64,10 +51,10 @@ TEST(Warmup, FirstCallFindsWorkersAndScratchReady) {
   if (num_threads() < 2) GTEST_SKIP() << "one CPU: no workers to start";
   // The warm-up thread exits when its reserve is touched (16 MiB: ~20-30 ms here).
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (threads_named("attune-warmup") > 0 && std::chrono::steady_clock::now() < deadline)
+  while (count_threads("attune-warmup") > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ASSERT_EQ(threads_named("attune-warmup"), 0) << "the warm-up thread did not finish in 20 s";
-  EXPECT_EQ(threads_named("attune-worker"), num_threads() - 1) << "workers start at load, not with the first call";
+  ASSERT_EQ(count_threads("attune-warmup"), 0) << "the warm-up thread did not finish in 20 s";
+  EXPECT_EQ(count_threads("attune-worker"), num_threads() - 1) << "workers start at load, not with the first call";
 
   long faults = 0;
   double error = 1;
@@ -81,13 +68,13 @@ TEST(Warmup, FirstCallFindsWorkersAndScratchReady) {
 TEST(Warmup, OffStartsNothingBeforeTheFirstCall) {
   if (!warmup_off()) GTEST_SKIP() << "runs under ATTUNE_WARMUP_MB=0 (its own ctest entry)";
   std::this_thread::sleep_for(std::chrono::milliseconds(50));  // what a warm-up would have started by now
-  EXPECT_EQ(threads_named("attune-warmup"), 0);
-  EXPECT_EQ(threads_named("attune-worker"), 0);
+  EXPECT_EQ(count_threads("attune-warmup"), 0);
+  EXPECT_EQ(count_threads("attune-worker"), 0);
   long faults = 0;
   double error = 1;
   first_call(&faults, &error);
   EXPECT_LE(error, kTolerance);
-  EXPECT_EQ(threads_named("attune-worker"), num_threads() - 1) << "the first call starts the workers";
+  EXPECT_EQ(count_threads("attune-worker"), num_threads() - 1) << "the first call starts the workers";
 }
 
 }  // namespace

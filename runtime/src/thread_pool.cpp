@@ -121,6 +121,17 @@ inline void cpu_relax() {
 #endif
 }
 
+// Spins until done() or `limit` has passed (the clock read every 64 turns): waits that are
+// usually microseconds, where sleeping and being woken would cost more and move threads.
+template <class Done>
+void spin_until(Done done, std::chrono::microseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  for (int n = 0; !done(); ++n) {
+    if ((n & 63) == 0 && std::chrono::steady_clock::now() > until) return;
+    cpu_relax();
+  }
+}
+
 thread_local int task_depth = 0;  // > 0 inside a task run by the application's parallel_for
 
 struct Job {
@@ -166,11 +177,7 @@ class Pool {
     // The workers still in it finish within microseconds, usually: wait for them spinning. A
     // caller asleep here is woken by the last worker, and the scheduler then tends to put it on
     // that worker's CPU: the next call's loops would share it.
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(100);
-    for (int n = 0; job.active.load(std::memory_order_acquire) > 0; ++n) {
-      if ((n & 63) == 0 && std::chrono::steady_clock::now() > until) break;
-      cpu_relax();
-    }
+    spin_until([&] { return job.active.load(std::memory_order_acquire) == 0; }, std::chrono::microseconds(100));
     std::unique_lock<std::mutex> lock(mutex_);
     queue_.erase(std::remove(queue_.begin(), queue_.end(), &job), queue_.end());
     done_.wait(lock, [&] { return job.active == 0; });
@@ -276,12 +283,7 @@ class Pool {
   // Waits up to ~50 us for another job to be posted before going to sleep.
   void spin_for_work() {
     const unsigned seen = posted_.load(std::memory_order_acquire);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-    for (int n = 0;; ++n) {
-      if (posted_.load(std::memory_order_acquire) != seen) return;
-      if ((n & 63) == 0 && std::chrono::steady_clock::now() > until) return;
-      cpu_relax();
-    }
+    spin_until([&] { return posted_.load(std::memory_order_acquire) != seen; }, std::chrono::microseconds(50));
   }
 
   std::mutex mutex_;

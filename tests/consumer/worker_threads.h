@@ -25,21 +25,31 @@ inline std::vector<int> parse_cpu_list(const std::string& list) {
   return cpus;
 }
 
-// Cpus_allowed_list of every thread of this process named "attune-worker".
-inline std::vector<std::vector<int>> attune_worker_cpu_sets() {
-  std::vector<std::vector<int>> sets;
+// The /proc/self/task/<tid> directories of this process's threads named `name`
+// (pthread_setname_np).
+inline std::vector<std::string> threads_named(const std::string& name) {
+  std::vector<std::string> tasks;
   DIR* dir = opendir("/proc/self/task");
-  if (!dir) return sets;
+  if (!dir) return tasks;
   while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
     const std::string task = std::string("/proc/self/task/") + e->d_name;
     std::string comm;
     std::getline(std::ifstream(task + "/comm"), comm);
-    if (comm != "attune-worker") continue;
+    if (comm == name) tasks.push_back(task);
+  }
+  closedir(dir);
+  return tasks;
+}
+
+// Cpus_allowed_list of every thread of this process named "attune-worker".
+inline std::vector<std::vector<int>> attune_worker_cpu_sets() {
+  std::vector<std::vector<int>> sets;
+  for (const std::string& task : threads_named("attune-worker")) {
     std::ifstream status(task + "/status");
     for (std::string line; std::getline(status, line);)
       if (line.rfind("Cpus_allowed_list:", 0) == 0) sets.push_back(parse_cpu_list(line.substr(line.find(':') + 1)));
   }
-  closedir(dir);
   return sets;
 }
 
