@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # attune measured as an application meets it: bench/app/attune_app, built against the installed
-# package (find_package(attune)), run in a fresh process per row: its first call, then the
+# package (find_package(attune)), run in fresh processes: each one's first call, then the
 # median of repeated calls in the same process. Three ways an app runs it: attune's own pool with
 # the app's OpenMP threads unpinned, the same pinned (OMP_PROC_BIND=true: the calling thread is
 # bound to one CPU before attune runs), and attune's loops on the app's OpenMP threads
@@ -11,6 +11,7 @@
 #   bench/app.sh                       # S = 512 .. 32768, B=1 H=8 D=64
 #   bench/app.sh 4096 16384            # chosen lengths
 #   APP_FLAGS="--causal" bench/app.sh  # extra attune_app flags (--dim, --heads, --omp-pool)
+#   PROCESSES=9 bench/app.sh 512       # fresh processes per row (default 5, 3 from S=8192)
 #
 # BUILD_DIR (default build/release) is the built tree installed into $BUILD_DIR/app/prefix.
 set -euo pipefail
@@ -24,23 +25,33 @@ app="$work/build/attune_app"
 
 lengths=("$@")
 ((${#lengths[@]})) || lengths=(512 1024 2048 4096 8192 16384 32768)
-printf '%-7s %-9s %12s %12s %12s %9s\n' S threads "first GF/s" "repeat GF/s" "first/rep" "pool"
+# A first call happens once per process, and one process's figure moves with the machine (VMs:
+# +-20% at S=512): each row is the median of PROCESSES fresh processes (default 5; 3 from
+# S=8192 on, whose calls take seconds). first/rep is the median of the per-process ratios.
+printf '%-7s %-9s %12s %12s %12s %9s  %s\n' S threads "first GF/s" "repeat GF/s" "first/rep" "pool" "ratios"
 for s in "${lengths[@]}"; do
   # Enough repetitions for a median, about 10 s of calls at most.
   reps=$(python3 -c "print(max(3, min(20, int(10 / (4 * 8 * $s * $s * 64 / 300e9)))))")
+  procs=${PROCESSES:-$((s >= 8192 ? 3 : 5))}
   for pool in own pinned omp-pool; do
-    case $pool in
-      own) line=$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" ${APP_FLAGS:-}) ;;
-      pinned) line=$(OMP_PROC_BIND=true OMP_PLACES=cores "$app" "$s" --repeat "$reps" ${APP_FLAGS:-}) ;;
-      omp-pool) line=$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" --omp-pool ${APP_FLAGS:-}) ;;
-    esac
-    python3 - "$line" "$s" "$pool" <<'PY'
-import re, sys
-line, s, pool = sys.argv[1:]
-first = float(re.search(r"first call [\d.]+ ms, ([\d.]+) GFLOP/s", line).group(1))
-rep = float(re.search(r"repeated: median [\d.]+ ms, ([\d.]+) GFLOP/s", line).group(1))
-threads = re.search(r"threads=(\d+) caller_cpus=(\d+)", line)
-print(f"{s:<7} {threads.group(1) + ' (caller ' + threads.group(2) + ')':<9} {first:12.1f} {rep:12.1f} {first / rep:12.2f} {pool:>9}")
+    lines=()
+    for ((p = 0; p < procs; ++p)); do
+      case $pool in
+        own) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" ${APP_FLAGS:-})") ;;
+        pinned) lines+=("$(OMP_PROC_BIND=true OMP_PLACES=cores "$app" "$s" --repeat "$reps" ${APP_FLAGS:-})") ;;
+        omp-pool) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" --omp-pool ${APP_FLAGS:-})") ;;
+      esac
+    done
+    python3 - "$s" "$pool" "${lines[@]}" <<'PY'
+import re, statistics, sys
+s, pool, lines = sys.argv[1], sys.argv[2], sys.argv[3:]
+first = [float(re.search(r"first call [\d.]+ ms, ([\d.]+) GFLOP/s", l).group(1)) for l in lines]
+rep = [float(re.search(r"repeated: median [\d.]+ ms, ([\d.]+) GFLOP/s", l).group(1)) for l in lines]
+ratios = sorted(f / r for f, r in zip(first, rep))
+threads = re.search(r"threads=(\d+) caller_cpus=(\d+)", lines[0])
+med = statistics.median
+print(f"{s:<7} {threads.group(1) + ' (caller ' + threads.group(2) + ')':<9} {med(first):12.1f} {med(rep):12.1f} "
+      f"{med(ratios):12.2f} {pool:>9}  {' '.join(f'{x:.2f}' for x in ratios)}")
 PY
   done
 done

@@ -124,6 +124,11 @@ double fma_peak_gflops() {
   return peak;
 }
 
+// The FMA peak now: the best of three short rounds (~0.2 s).
+double adjacent_fma_peak_gflops() {
+  return attune::autotune::fma_peak_gflops(attune::autotune::host_vector_isa(), 0, 3);
+}
+
 void set_counters(benchmark::State& state, double flops_per_iteration) {
   // Rates over the benchmark's own (real) time, so GFLOP/s and pct_peak always agree.
   const double gflop = flops_per_iteration * 1e-9;
@@ -140,8 +145,16 @@ void bm_sdpa(benchmark::State& state, Impl impl, Workload w) {
     state.SkipWithError(e.what());
     return;
   }
+  // attune's rows also get the FMA peak measured right before and right after them: on a shared
+  // host the peak moves with the neighbours' load (400-470 GFLOP/s within a run here), and
+  // pct_adjacent_peak compares the kernel with the machine as it was at the time.
+  const bool adjacent = std::string(impl.name) == kAttune.name;
+  const double before = adjacent ? adjacent_fma_peak_gflops() : 0;
   for (auto _ : state) d.run(impl, w);
   set_counters(state, w.flops());
+  if (adjacent)
+    state.counters["pct_adjacent_peak"] = benchmark::Counter(
+        w.flops() * 1e-9 * 100 / std::max(before, adjacent_fma_peak_gflops()), benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(w.tuned().key());
   // Compulsory memory traffic (q, k, v read once, out written once): decode is bound by it.
   const double gb = 4e-9 * double(d.q.size() + d.k[0].size() + d.v[0].size() + d.out.size());

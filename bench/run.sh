@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds attune_bench, runs the suite with repetitions (interleaved, so slow drift of the machine
 # hits every implementation alike) and prints a ratio table from the medians:
-# attune GFLOP/s, % of the FMA peak measured in the same run, attune / each peer, and the GEMM
+# attune GFLOP/s, % of the FMA peak measured in the same run (its best, and the peak measured
+# right before and after each attune row), attune / each peer, and the GEMM
 # ceiling (onednn_gemms_only: the same two GEMMs without softmax) with attune / it; decode rows
 # (memory-bound) also as GB/s and % of the read bandwidth measured in the same run.
 #
@@ -32,7 +33,7 @@ import json, statistics, sys
 from collections import defaultdict
 
 data = json.load(open(sys.argv[1]))
-gflops, gbs, errors, order = defaultdict(list), defaultdict(list), {}, {}
+gflops, gbs, adjacent, errors, order = defaultdict(list), defaultdict(list), defaultdict(list), {}, {}
 for b in data["benchmarks"]:
     if b.get("run_type") != "iteration":
         continue  # aggregates are recomputed below from the repetitions
@@ -47,6 +48,8 @@ for b in data["benchmarks"]:
             gflops[key].append(b["GFLOP/s"])
         if "GB/s" in b:
             gbs[key].append(b["GB/s"])
+        if "pct_adjacent_peak" in b:
+            adjacent[key].append(b["pct_adjacent_peak"])
 
 med = lambda xs: statistics.median(xs) if xs else None
 # (max - min) / median of a row's repetitions: how steady the machine was for it.
@@ -59,11 +62,12 @@ print(f"\nFMA peak: {peak_ctx:.1f} GFLOP/s at startup (best of 5)", end="")
 if peak_run:
     print(f", {min(peak_run):.1f}..{max(peak_run):.1f} between the benchmarks", end="")
 print(f"; {data['context'].get('threads', '?')} threads; %peak below is of {peak:.1f}")
+print("%adj: % of the FMA peak measured right before and after the row (the better of the two), median over repetitions")
 
 def fmt(x, spec):
     return format(x, spec) if x is not None else "-"
 
-head = (f"{'group/workload':32s} {'attune':>8s} {'spread':>7s} {'%peak':>6s} "
+head = (f"{'group/workload':32s} {'attune':>8s} {'spread':>7s} {'%peak':>6s} {'%adj':>5s} "
         f"{'unfused':>8s} {'strong':>8s} {'x unfused':>10s} {'x strong':>9s} {'gemms':>7s} {'x gemms':>8s}")
 print(head + "\n" + "-" * len(head))
 for group, impl, workload in sorted(order, key=order.get):
@@ -81,7 +85,7 @@ for group, impl, workload in sorted(order, key=order.get):
     s = med(gflops.get((group, "onednn_unfused_strong", workload), []))
     c = med(gflops.get((group, "onednn_gemms_only", workload), []))
     print(f"{name:32s} {g:8.1f} {spread:>7s} "
-          f"{g / peak * 100:6.1f} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
+          f"{g / peak * 100:6.1f} {fmt(med(adjacent[key]), '5.1f'):>5s} {fmt(u, '8.1f'):>8s} {fmt(s, '8.1f'):>8s} "
           f"{fmt(g / u if u else None, '10.2f'):>10s} {fmt(g / s if s else None, '9.2f'):>9s} "
           f"{fmt(c, '7.1f'):>7s} {fmt(g / c if c else None, '8.2f'):>8s}")
 # Ceilings: attune's inner-loop shape alone, operands in L1 or streamed from L2.

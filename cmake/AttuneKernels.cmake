@@ -109,12 +109,13 @@ using attune::detail::AnyFn;
 using attune::detail::Isa;
 @includes@
 namespace attune::detail {
-const std::vector<KernelEntry>& kernel_table() {
-  static const std::vector<KernelEntry> table = {
+namespace {
+// Constant-initialised (read-only data, no code runs to build it): a first call finds it ready.
+const KernelEntry kTable[] = {
     @table@
-  };
-  return table;
-}
+};
+}  // namespace
+KernelTable kernel_table() { return {kTable, sizeof(kTable) / sizeof(kTable[0])}; }
 }  // namespace attune::detail
 ]] @ONLY)
   target_sources(${LIB} PRIVATE "${file}")

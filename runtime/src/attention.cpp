@@ -172,6 +172,17 @@ void sdpa(const float* q, const float* k, const float* v, float* out, int batch,
   run_attention("sdpa", "sdpa", q, k, v, out, false, batch, num_heads, seq_q, seq_kv, head_dim, options);
 }
 
+namespace detail {
+void warm_call() noexcept {
+  constexpr int kSeq = 16, kDim = 64, kSize = kSeq * kDim;
+  static float q[kSize], out[kSize];  // zeros; static: the caller's stack stays small
+  try {
+    run_attention("sdpa", "sdpa", q, q, q, out, false, 1, 1, kSeq, kSeq, kDim, SdpaOptions{});
+  } catch (...) {  // nothing may escape the load-time warm-up; the first call reports any error
+  }
+}
+}  // namespace detail
+
 void attention_probs(const float* q, const float* k, float* probs, int batch, int num_heads,
                      int seq_q, int seq_kv, int head_dim, const SdpaOptions& options) {
   // The kernel ignores v; k stands in so validation and slicing are shared with sdpa.

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 
 namespace attune::detail {
 namespace {
@@ -132,20 +133,42 @@ struct Cache {
     remove(0);  // before unmapping: the header lives in the block
     unmap(h);
   }
-  ~Cache() {
-    while (count > 0) evict_oldest();
-    alive = false;
-  }
+  ~Cache();
   static thread_local bool alive;  // false once this thread's cache is destroyed (thread exit)
 };
 thread_local bool Cache::alive = true;
 thread_local Cache cache;
+
+// The blocks of threads that ended, for any thread to take: a call from a short-lived thread
+// (std::async, a thread per request) leaves its pages touched for the next one. Under a mutex,
+// taken only when a thread's own cache has no fit. Created on first use (the load-time warm-up
+// may allocate before this file's statics are initialised) and never destroyed (workers
+// outlive statics).
+std::mutex orphans_mutex;  // constant-initialised
+Cache& orphans() {
+  static Cache* const c = new Cache;
+  return *c;
+}
+
+Cache::~Cache() {
+  alive = false;
+  std::lock_guard<std::mutex> lock(orphans_mutex);
+  while (count > 0) {
+    Header* h = blocks[0];
+    remove(0);
+    orphans().put(h);
+  }
+}
 
 }  // namespace
 
 void* scratch_malloc(void*, std::size_t bytes) {
   if (Cache::alive)
     if (void* p = cache.take(bytes)) return p;
+  {
+    std::lock_guard<std::mutex> lock(orphans_mutex);
+    if (void* p = orphans().take(bytes)) return p;
+  }
   return map_block((bytes + kAlign + kSlack + kPage - 1) / kPage * kPage);
 }
 
@@ -153,7 +176,8 @@ void scratch_free(void*, void* p) {
   if (!p) return;
   Header* h = header_of(p);
   if (Cache::alive) return cache.put(h);
-  unmap(h);
+  std::lock_guard<std::mutex> lock(orphans_mutex);
+  orphans().put(h);
 }
 
 void prefault_reserve(std::size_t bytes) {

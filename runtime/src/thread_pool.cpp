@@ -31,6 +31,11 @@
 
 namespace attune {
 namespace detail {
+
+// attention.cpp's small call for the load-time warm-up (weak: the tuner's runner links the pool
+// and the allocator alone, and its processes run without the warm-up).
+[[gnu::weak]] void warm_call() noexcept;
+
 namespace {
 
 // ---- CPUs -------------------------------------------------------------------------------
@@ -309,10 +314,13 @@ Pool& pool() {
 
 // A fresh process's first call paid for starting the workers and for the first touch of its
 // scratch pages: ~11 us a page in VMs, ~3 ms of a 2.2 ms call at S=512. Both are done here, on
-// a thread of their own, while the application starts up (reads its model, fills its tensors).
+// a thread of their own, while the application starts up (reads its model, fills its tensors),
+// after one small call (warm_call): the first run of dispatch, the Halide runtime, the pool and
+// the allocator (lazy symbol binding, page faults) cost a first call at S=512 another ~0.1 ms.
 // ATTUNE_WARMUP_MB sets the scratch prefaulted (default 16 MiB: a first call at S=4096, B=1,
 // H=8, D=64 fits); 0 turns the warm-up off, and workers then start with the first call.
 constexpr std::size_t kDefaultWarmupMiB = 16;
+
 
 std::size_t warmup_bytes() {
   const char* env = std::getenv("ATTUNE_WARMUP_MB");
@@ -340,6 +348,7 @@ __attribute__((constructor)) void on_load() {
   pthread_t t;
   if (pthread_create(&t, &attr, [](void* arg) -> void* {
         pool().start(num_threads());
+        if (warm_call) warm_call();  // before the reserve exists: its blocks are not cut from it
         prefault_reserve(reinterpret_cast<std::size_t>(arg));
         return nullptr;
       }, reinterpret_cast<void*>(bytes)) == 0) {

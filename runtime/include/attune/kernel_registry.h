@@ -3,7 +3,7 @@
 // applications do not include it). The runtime dispatches over it and over loaded kernel packs.
 #pragma once
 
-#include <vector>
+#include <cstddef>
 
 struct halide_buffer_t;
 
@@ -36,7 +36,13 @@ struct KernelEntry {
   LinearFn linear() const { return reinterpret_cast<LinearFn>(fn); }
 };
 
-// Defined by the generated registry source of the kernel library linked in.
-const std::vector<KernelEntry>& kernel_table();
+// The kernels of the library linked in: a constant array in its generated registry source.
+struct KernelTable {
+  const KernelEntry* entries;
+  std::size_t size;
+  const KernelEntry* begin() const { return entries; }
+  const KernelEntry* end() const { return entries + size; }
+};
+KernelTable kernel_table();
 
 }  // namespace attune::detail
