@@ -8,7 +8,7 @@
 # first call, so on attune's own pool that call shares the CPUs with libgomp's threads while
 # they spin-wait after the loop (GOMP_SPINCOUNT: a few ms); on the app's pool it does not.
 #
-#   bench/app.sh                       # S = 512 .. 32768, B=1 H=8 D=64
+#   bench/app.sh                       # S = 512 .. 32768, B=1 H=8 D=64 (~12 min on 2 cores)
 #   bench/app.sh 4096 16384            # chosen lengths
 #   APP_FLAGS="--causal" bench/app.sh  # extra attune_app flags (--dim, --heads, --omp-pool)
 #   PROCESSES=9 bench/app.sh 512       # fresh processes per row (default 5, 3 from S=8192)
