@@ -4,8 +4,9 @@
 // every task of a call faulted its scratch in again, page by page: a fresh process's first call
 // at S=4096 took 260k page faults and ran at 40% of the speed of a repeated one. Instead every
 // block is whole pages, and each thread keeps the blocks it freed (up to kMaxCachedBytes) and
-// reuses them; a thread that ends leaves its blocks to the others. New blocks come from a reserve prefaulted as the library loads, then from fresh
-// mappings (populated; from 2 MiB on, 2 MiB-aligned and advised as huge pages).
+// reuses them; a thread that ends leaves its blocks to the others. New blocks come from a
+// reserve prefaulted as the library loads, then from fresh mappings (populated; from 2 MiB on,
+// 2 MiB-aligned and advised as huge pages).
 #pragma once
 
 #include <cstddef>

@@ -321,7 +321,6 @@ Pool& pool() {
 // H=8, D=64 fits); 0 turns the warm-up off, and workers then start with the first call.
 constexpr std::size_t kDefaultWarmupMiB = 16;
 
-
 std::size_t warmup_bytes() {
   const char* env = std::getenv("ATTUNE_WARMUP_MB");
   if (!env || !*env) return kDefaultWarmupMiB << 20;
