@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # attune measured as an application meets it: bench/app/attune_app, built against the installed
 # package (find_package(attune)), run in fresh processes: each one's first call, then the
-# median of repeated calls in the same process. Three ways an app runs it: attune's own pool with
+# median of repeated calls in the same process. Four ways an app runs it: attune's own pool with
 # the app's OpenMP threads unpinned, the same pinned (OMP_PROC_BIND=true: the calling thread is
 # bound to one CPU before attune runs), and attune's loops on the app's OpenMP threads
 # (attune::use_openmp, `omp-pool`). The app fills its tensors in an OpenMP loop just before the
 # first call, so on attune's own pool that call shares the CPUs with libgomp's threads while
 # they spin-wait after the loop (GOMP_SPINCOUNT: a few ms); on the app's pool it does not.
+# `no-omp`: attune's pool in an app that fills on its calling thread (no OpenMP thread exists).
 #
-#   bench/app.sh                       # S = 512 .. 32768, B=1 H=8 D=64 (~12 min on 2 cores)
+#   bench/app.sh                       # S = 512 .. 32768, B=1 H=8 D=64 (~16 min on 2 cores)
 #   bench/app.sh 4096 16384            # chosen lengths
 #   APP_FLAGS="--causal" bench/app.sh  # extra attune_app flags (--dim, --heads, --omp-pool)
 #   PROCESSES=9 bench/app.sh 512       # fresh processes per row (default 5, 3 from S=8192)
@@ -33,13 +34,14 @@ for s in "${lengths[@]}"; do
   # Enough repetitions for a median, about 10 s of calls at most.
   reps=$(python3 -c "print(max(3, min(20, int(10 / (4 * 8 * $s * $s * 64 / 300e9)))))")
   procs=${PROCESSES:-$((s >= 8192 ? 3 : 5))}
-  for pool in own pinned omp-pool; do
+  for pool in own pinned omp-pool no-omp; do
     lines=()
     for ((p = 0; p < procs; ++p)); do
       case $pool in
         own) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" ${APP_FLAGS:-})") ;;
         pinned) lines+=("$(OMP_PROC_BIND=true OMP_PLACES=cores "$app" "$s" --repeat "$reps" ${APP_FLAGS:-})") ;;
         omp-pool) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" --omp-pool ${APP_FLAGS:-})") ;;
+        no-omp) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" --serial-fill ${APP_FLAGS:-})") ;;
       esac
     done
     python3 - "$s" "$pool" "${lines[@]}" <<'PY'

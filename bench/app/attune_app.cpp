@@ -2,13 +2,16 @@
 // run, so the first call pays whatever a real app pays (thread start-up, scratch pages).
 //
 //   attune_app S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool]
+//              [--serial-fill]
 //
 // Prints the first call's time and GFLOP/s; with --repeat N, also the median of N more calls
 // in the same process and first / median. --idle-ms sleeps that long before each repeated call
-// (a server between requests: the workers are asleep when the call comes). OpenMP runs a parallel region before attune is
-// called, as oneDNN or the app's own loops would: with OMP_PROC_BIND=true, libgomp has pinned
-// the calling thread to one CPU by then. --omp-pool runs attune's loops on those OpenMP
-// threads (attune::use_openmp) instead of attune's own pool.
+// (a server between requests: the workers are asleep when the call comes). OpenMP runs a
+// parallel region before attune is called, as oneDNN or the app's own loops would: with
+// OMP_PROC_BIND=true, libgomp has pinned the calling thread to one CPU by then. --omp-pool runs
+// attune's loops on those OpenMP threads (attune::use_openmp) instead of attune's own pool.
+// --serial-fill fills on the calling thread instead: no OpenMP thread exists, none spin-waits
+// beside attune's first call (a program without OpenMP).
 #include <attune/attention.h>
 #include <attune/openmp.h>
 #include <omp.h>
@@ -26,13 +29,13 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool]\n",
+    std::fprintf(stderr, "usage: %s S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool] [--serial-fill]\n",
                  argv[0]);
     return 2;
   }
   const int S = std::atoi(argv[1]);
   int H = 8, D = 64, repeat = 0, idle_ms = 0;
-  bool causal = false, omp_pool = false;
+  bool causal = false, omp_pool = false, serial_fill = false;
   for (int a = 2; a < argc; ++a) {
     const std::string f = argv[a];
     if (f == "--heads" && a + 1 < argc) H = std::atoi(argv[++a]);
@@ -41,6 +44,7 @@ int main(int argc, char** argv) {
     else if (f == "--idle-ms" && a + 1 < argc) idle_ms = std::atoi(argv[++a]);
     else if (f == "--causal") causal = true;
     else if (f == "--omp-pool") omp_pool = true;
+    else if (f == "--serial-fill") serial_fill = true;
     else { std::fprintf(stderr, "unknown argument %s\n", f.c_str()); return 2; }
   }
 
@@ -48,7 +52,7 @@ int main(int argc, char** argv) {
   const size_t n = size_t(H) * S * D;
   std::vector<float> q(n), k(n), v(n), out(n);
   double checksum = 0;
-#pragma omp parallel reduction(+ : checksum)
+#pragma omp parallel reduction(+ : checksum) if (!serial_fill)
   {
     std::mt19937 rng(1 + omp_get_thread_num());
     std::normal_distribution<float> normal;
