@@ -35,14 +35,15 @@ for s in "${lengths[@]}"; do
   reps=$(python3 -c "print(max(3, min(20, int(10 / (4 * 8 * $s * $s * 64 / 300e9)))))")
   procs=${PROCESSES:-$((s >= 8192 ? 3 : 5))}
   for pool in own pinned omp-pool no-omp; do
+    binding=(-u OMP_PROC_BIND -u OMP_PLACES) flags=()
+    case $pool in
+      pinned) binding=(OMP_PROC_BIND=true OMP_PLACES=cores) ;;
+      omp-pool) flags=(--omp-pool) ;;
+      no-omp) flags=(--serial-fill) ;;
+    esac
     lines=()
     for ((p = 0; p < procs; ++p)); do
-      case $pool in
-        own) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" ${APP_FLAGS:-})") ;;
-        pinned) lines+=("$(OMP_PROC_BIND=true OMP_PLACES=cores "$app" "$s" --repeat "$reps" ${APP_FLAGS:-})") ;;
-        omp-pool) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" --omp-pool ${APP_FLAGS:-})") ;;
-        no-omp) lines+=("$(env -u OMP_PROC_BIND -u OMP_PLACES "$app" "$s" --repeat "$reps" --serial-fill ${APP_FLAGS:-})") ;;
-      esac
+      lines+=("$(env "${binding[@]}" "$app" "$s" --repeat "$reps" "${flags[@]}" ${APP_FLAGS:-})")
     done
     python3 - "$s" "$pool" "${lines[@]}" <<'PY'
 import re, statistics, sys

@@ -30,8 +30,4 @@ struct Selected {
 Selected select_kernel(const char* api, const std::string& generator, int head_dim, bool causal, bool has_mask,
                        int seq_q, int seq_kv);
 
-// One small sdpa call (the load-time warm-up: dispatch, the Halide runtime, the pool and the
-// scratch allocator run once before the application's first call).
-void warm_call() noexcept;
-
 }  // namespace attune::detail

@@ -32,10 +32,6 @@
 namespace attune {
 namespace detail {
 
-// attention.cpp's small call for the load-time warm-up (weak: the tuner's runner links the pool
-// and the allocator alone, and its processes run without the warm-up).
-[[gnu::weak]] void warm_call() noexcept;
-
 namespace {
 
 // ---- CPUs -------------------------------------------------------------------------------

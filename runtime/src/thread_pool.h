@@ -17,4 +17,10 @@ namespace attune::detail {
 using HalideTask = int (*)(void* user_context, int index, std::uint8_t* closure);
 int do_par_for(void* user_context, HalideTask task, int min, int extent, std::uint8_t* closure);
 
+// One small sdpa call, made by the load-time warm-up (thread_pool.cpp) so that dispatch, the
+// Halide runtime, the pool and the allocator have run once before the application's first call.
+// Defined in attention.cpp; weak: the tuner's runner links the pool and the allocator alone
+// (its processes run without the warm-up), and there it is null.
+[[gnu::weak]] void warm_call() noexcept;
+
 }  // namespace attune::detail
