@@ -29,7 +29,7 @@ lengths=("$@")
 # A first call happens once per process, and one process's figure moves with the machine (VMs:
 # +-20% at S=512): each row is the median of PROCESSES fresh processes (default 5; 3 from
 # S=8192 on, whose calls take seconds). first/rep is the median of the per-process ratios.
-printf '%-7s %-9s %12s %12s %12s %9s  %s\n' S threads "first GF/s" "repeat GF/s" "first/rep" "pool" "ratios"
+printf '%-7s %-9s %12s %12s %12s %9s %10s  %s\n' S threads "first GF/s" "repeat GF/s" "first/rep" "app" "runs on" "ratios"
 for s in "${lengths[@]}"; do
   # Enough repetitions for a median, about 10 s of calls at most.
   reps=$(python3 -c "print(max(3, min(20, int(10 / (4 * 8 * $s * $s * 64 / 300e9)))))")
@@ -51,10 +51,10 @@ s, pool, lines = sys.argv[1], sys.argv[2], sys.argv[3:]
 first = [float(re.search(r"first call [\d.]+ ms, ([\d.]+) GFLOP/s", l).group(1)) for l in lines]
 rep = [float(re.search(r"repeated: median [\d.]+ ms, ([\d.]+) GFLOP/s", l).group(1)) for l in lines]
 ratios = sorted(f / r for f, r in zip(first, rep))
-threads = re.search(r"threads=(\d+) caller_cpus=(\d+)", lines[0])
+threads = re.search(r"threads=(\d+) caller_cpus=(\d+) pool=(\S+):", lines[0])
 med = statistics.median
 print(f"{s:<7} {threads.group(1) + ' (caller ' + threads.group(2) + ')':<9} {med(first):12.1f} {med(rep):12.1f} "
-      f"{med(ratios):12.2f} {pool:>9}  {' '.join(f'{x:.2f}' for x in ratios)}")
+      f"{med(ratios):12.2f} {pool:>9} {threads.group(3):>10}  {' '.join(f'{x:.2f}' for x in ratios)}")
 PY
   done
 done

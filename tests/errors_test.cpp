@@ -162,5 +162,19 @@ TEST(Threads, SettingIsValidatedAndHonoured) {
   EXPECT_GE(num_threads(), 1);
 }
 
+// This test binary has no OpenMP runtime: attune's pool, and kOpenMP is refused.
+TEST(Threads, ThreadPoolIsValidated) {
+  EXPECT_EQ(thread_pool(), ThreadPool::kAttune);
+  for (ThreadPool bad : {ThreadPool::kOpenMP, ThreadPool(7)}) {
+    try {
+      set_thread_pool(bad);
+      ADD_FAILURE() << "set_thread_pool accepted " << int(bad);
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("set_thread_pool: pool"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(thread_pool(), ThreadPool::kAttune);
+}
+
 }  // namespace
 }  // namespace attune::testing

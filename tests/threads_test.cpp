@@ -7,6 +7,7 @@
 #include <sched.h>
 
 #include <attune/openmp.h>
+#include <omp.h>
 
 #include "consumer/worker_threads.h"
 #include "test_util.h"
@@ -253,6 +254,44 @@ TEST(AppThreadPool, OpenMp) {
   const double err = sdpa_error(threading_case());
   set_parallel_for(nullptr);
   EXPECT_LE(err, kTolerance);
+}
+
+// kAuto: the process's OpenMP threads where OpenMP binds them, else attune's pool. ctest runs
+// this test twice: as discovered (OpenMP unbound) and with OMP_PROC_BIND=true (tests/CMakeLists).
+TEST(ThreadPoolChoice, AutoTakesOpenMpWhereItBindsThreads) {
+  const bool bound = omp_get_proc_bind() != omp_proc_bind_false;
+  EXPECT_EQ(thread_pool(), bound ? ThreadPool::kOpenMP : ThreadPool::kAttune);
+  EXPECT_EQ(num_threads(), bound ? omp_get_max_threads() : int(worker_cpus().size()));
+  EXPECT_LE(sdpa_error(threading_case()), kTolerance);
+  set_thread_pool(ThreadPool::kAttune);
+  EXPECT_EQ(thread_pool(), ThreadPool::kAttune);
+  set_thread_pool(ThreadPool::kOpenMP);
+  EXPECT_EQ(thread_pool(), ThreadPool::kOpenMP);
+  set_thread_pool(ThreadPool::kAuto);
+  EXPECT_EQ(thread_pool(), bound ? ThreadPool::kOpenMP : ThreadPool::kAttune);
+}
+
+// On OpenMP's threads the loops (nested ones too: decode's split-KV) run on its team, which
+// starts for them in this process, and give the same bits as attune's pool.
+TEST(ThreadPoolChoice, OpenMpRunsTheLoopsOnItsTeam) {
+  if (omp_get_max_threads() < 2) GTEST_SKIP() << "OpenMP has one thread here";
+  // OpenMP's threads carry the process's name; attune's are named attune-worker.
+  auto unnamed_threads = [] { return threads_named("threads_test").size(); };
+  std::vector<Case> cases(2, threading_case());
+  cases[1].kv_heads = 1; cases[1].seq_q = 2; cases[1].seq_kv = 3000;
+  for (const Case& c : cases) {
+    std::vector<float> pooled, team;
+    set_thread_pool(ThreadPool::kAttune);
+    ASSERT_LE(sdpa_error(c, &pooled), kTolerance);
+    const size_t before = unnamed_threads();
+    set_thread_pool(ThreadPool::kOpenMP);
+    const double err = sdpa_error(c, &team);
+    const size_t after = unnamed_threads();
+    set_thread_pool(ThreadPool::kAuto);
+    EXPECT_LE(err, kTolerance) << c.name();
+    EXPECT_EQ(team, pooled) << c.name() << ": OpenMP's threads gave other bits";
+    if (&c == &cases[0]) EXPECT_GT(after, before) << "no OpenMP thread started for attune's loops";
+  }
 }
 
 // A parallel_for that throws or skips tasks fails the call with attune::Error.

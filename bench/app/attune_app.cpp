@@ -75,9 +75,9 @@ int main(int argc, char** argv) {
   const double first = call();
   cpu_set_t mine;
   sched_getaffinity(0, sizeof(mine), &mine);
-  std::printf("S=%d H=%d D=%d%s threads=%d caller_cpus=%d%s: first call %.1f ms, %.1f GFLOP/s", S, H, D,
-              causal ? " causal" : "", attune::num_threads(), CPU_COUNT(&mine), omp_pool ? " omp-pool" : "",
-              first * 1e3, flops / first * 1e-9);
+  const char* pool = omp_pool ? "use_openmp" : attune::thread_pool() == attune::ThreadPool::kOpenMP ? "openmp" : "attune";
+  std::printf("S=%d H=%d D=%d%s threads=%d caller_cpus=%d pool=%s: first call %.1f ms, %.1f GFLOP/s", S, H, D,
+              causal ? " causal" : "", attune::num_threads(), CPU_COUNT(&mine), pool, first * 1e3, flops / first * 1e-9);
   if (repeat > 0) {
     std::vector<double> t;
     for (int r = 0; r < repeat; ++r) {

@@ -92,6 +92,12 @@ std::vector<int> current_cpus() {
   return chosen_cpus();
 }
 
+// num_threads() on attune's pool.
+int pool_threads() {
+  const int n = requested_threads;
+  return n > 0 ? n : int(current_cpus().size());
+}
+
 // Whether a thread may be pinned to `set` (the kernel refuses a set with no CPU that is online
 // and in the process's cpuset): a probe thread created with that affinity.
 bool can_run_on(const cpu_set_t& set) {
@@ -133,7 +139,7 @@ void spin_until(Done done, std::chrono::microseconds limit) {
   }
 }
 
-thread_local int task_depth = 0;  // > 0 inside a task run by the application's parallel_for
+thread_local int task_depth = 0;  // > 0 inside a task run by the app's or OpenMP's threads
 
 struct Job {
   HalideTask task;
@@ -169,9 +175,14 @@ class Pool {
       avoid_cpu_locked(sched_getcpu());
       queue_.push_back(&job);
       posted_.fetch_add(1, std::memory_order_release);
-      if (sleepers_ > 0) {
-        if (job.max_helpers >= sleepers_) wake_.notify_all();
-        else for (int n = 0; n < job.max_helpers; ++n) wake_.notify_one();
+      // Wake only sleepers no one has signalled yet: a worker woken for the call's previous loop
+      // may still be on its way (waking a halted vCPU takes 50-200 us here), and each futex
+      // wake costs the caller ~40 us in VMs.
+      const int wake = std::min(job.max_helpers, sleepers_ - signals_);
+      if (wake > 0) {
+        signals_ += wake;
+        if (wake == sleepers_) wake_.notify_all();
+        else for (int n = 0; n < wake; ++n) wake_.notify_one();
       }
     }
     job.work();
@@ -199,32 +210,39 @@ class Pool {
     new (&queue_) std::vector<Job*>;  // the parent's entries belong to threads that do not exist here
     new (&threads_) std::vector<pthread_t>;
     workers_ = 0;
-    sleepers_ = 0;
+    sleepers_ = signals_ = 0;
     avoided_cpu_ = -1;
   }
 
-  // set_worker_cpus: moves the running workers now (sleeping ones included).
-  void repin(const std::vector<int>& cpus) {
-    const cpu_set_t set = cpu_set_of(cpus);
+  // Moves every worker, sleeping ones included, to worker_cpus() now (set_worker_cpus; the
+  // warm-up, whose thread's CPU the workers avoided, is not where the application will call).
+  void repin() {
+    const cpu_set_t set = cpu_set_of(current_cpus());
     std::lock_guard<std::mutex> lock(mutex_);
     for (pthread_t t : threads_) pthread_setaffinity_np(t, sizeof(set), &set);  // best effort
     avoided_cpu_ = -1;
+    ++affinity_epoch_;
   }
 
  private:
   // Workers run on worker_cpus() less the CPU of the thread posting a loop (it works on the loop
   // too). Woken after idle, a worker was otherwise often placed on the poster's CPU, and the two
   // shared it for a whole call while the other CPU idled: 43% of calls made 50 ms apart ran at
-  // ~0.6 speed here (S=1024), waiting ~5 ms each in the run queue. Only when the poster has
-  // moved: a call's loops post from one CPU.
+  // ~0.6 speed here (S=1024), waiting ~5 ms each in the run queue. Each worker applies it to
+  // itself as it joins a loop (apply_affinity): setting another thread's affinity cost the
+  // caller ~45 us in VMs. Only when the poster has moved: a call's loops post from one CPU.
   void avoid_cpu_locked(int cpu) {
     if (cpu < 0 || cpu == avoided_cpu_ || threads_.empty()) return;
-    std::vector<int> cpus = current_cpus();
-    const auto mine = std::find(cpus.begin(), cpus.end(), cpu);
-    if (mine != cpus.end() && cpus.size() > 1) cpus.erase(mine);
-    const cpu_set_t set = cpu_set_of(cpus);
-    for (pthread_t t : threads_) pthread_setaffinity_np(t, sizeof(set), &set);  // best effort
     avoided_cpu_ = cpu;
+    ++affinity_epoch_;
+  }
+
+  void apply_affinity(int avoided_cpu) {
+    std::vector<int> cpus = current_cpus();
+    const auto poster = std::find(cpus.begin(), cpus.end(), avoided_cpu);
+    if (poster != cpus.end() && cpus.size() > 1) cpus.erase(poster);
+    const cpu_set_t set = cpu_set_of(cpus);
+    pthread_setaffinity_np(pthread_self(), sizeof(set), &set);  // best effort
   }
 
   // Workers start on worker_cpus() (not inheriting a pinned caller's CPU, where the scheduler
@@ -235,7 +253,6 @@ class Pool {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-    avoided_cpu_ = -1;  // the new ones run anywhere: the next loop narrows them
     for (; workers_ < wanted; ++workers_) {
       pthread_t t;
       if (pthread_create(&t, &attr, &Pool::worker_main, this) != 0) break;  // fewer workers, still correct
@@ -262,28 +279,42 @@ class Pool {
   }
 
   void worker_loop() {
+    unsigned applied_epoch = ~0u;  // the affinity_epoch_ this thread's affinity reflects
     for (;;) {
-      Job* job = nullptr;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        while (!(job = take_locked())) {
-          ++sleepers_;
-          wake_.wait(lock);
-          --sleepers_;
-        }
+      std::unique_lock<std::mutex> lock(mutex_);
+      Job* job = take_locked();
+      if (!job) {
+        ++sleepers_;
+        wake_.wait(lock, [&] { return signals_ > 0; });
+        --signals_;
+        --sleepers_;
+        job = take_locked();  // null when woken too late for the loop: spin for the call's next
       }
-      job->work();
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
+      unsigned seen = posted_.load(std::memory_order_relaxed);
+      const unsigned epoch = affinity_epoch_;
+      const int avoided = avoided_cpu_;
+      lock.unlock();
+      // Setting the affinity costs this thread 50-100 us in VMs: before the job only if this
+      // thread is on the poster's CPU now, else after it (it matters for the next wake-up).
+      bool stale = epoch != applied_epoch && avoided >= 0;
+      if (stale && (!job || sched_getcpu() == avoided)) {
+        apply_affinity(avoided);
+        stale = false;
+      }
+      if (job) {
+        job->work();
+        std::lock_guard<std::mutex> done_lock(mutex_);
         if (--job->active == 0) done_.notify_all();
+        seen = posted_.load(std::memory_order_relaxed);
       }  // the job may be gone from here on
-      spin_for_work();
+      if (stale) apply_affinity(avoided);
+      applied_epoch = epoch;
+      spin_for_work(seen);
     }
   }
 
-  // Waits up to ~50 us for another job to be posted before going to sleep.
-  void spin_for_work() {
-    const unsigned seen = posted_.load(std::memory_order_acquire);
+  // Waits up to ~50 us for a job posted after `seen` before going to sleep.
+  void spin_for_work(unsigned seen) {
     spin_until([&] { return posted_.load(std::memory_order_acquire) != seen; }, std::chrono::microseconds(50));
   }
 
@@ -292,8 +323,10 @@ class Pool {
   std::vector<Job*> queue_;  // posted jobs (some may have no indices left to claim)
   std::vector<pthread_t> threads_;
   std::atomic<unsigned> posted_{0};
-  int workers_ = 0, sleepers_ = 0;
-  int avoided_cpu_ = -1;  // the CPU the workers' affinity leaves out (-1: none)
+  int workers_ = 0;
+  int sleepers_ = 0, signals_ = 0;  // workers waiting on wake_; wake-ups owed to them
+  int avoided_cpu_ = -1;            // the CPU workers leave to the poster (-1: none)
+  unsigned affinity_epoch_ = 0;     // bumped whenever the workers' affinity should change
 };
 
 // Never destroyed: workers sleep in it until the process exits.
@@ -304,6 +337,51 @@ Pool& pool() {
     return created;
   }();
   return *p;
+}
+
+// ---- the process's OpenMP runtime --------------------------------------------------------
+
+// Found by symbol, not linked: libgomp's entry point for `#pragma omp parallel`, which LLVM's
+// libomp and Intel's libiomp5 export too. Looked up as attune loads (not called then: the
+// runtime may not be initialised yet); an OpenMP runtime loaded later (dlopen) is not seen.
+using GompParallel = void (*)(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
+GompParallel gomp_parallel = nullptr;
+int (*omp_max_threads)() = nullptr;
+int (*omp_proc_bind)() = nullptr;  // omp_get_proc_bind: 0 = omp_proc_bind_false
+std::atomic<ThreadPool> chosen_pool{ThreadPool::kAuto};
+
+// kAuto takes OpenMP's threads only where it binds them (OMP_PROC_BIND, OMP_PLACES): there
+// attune's workers would share a CPU with a bound OpenMP thread spin-waiting after the app's
+// last loop (a first call at S=512 ran at ~0.5 speed). Unbound OpenMP threads are left alone:
+// woken after idle, the scheduler often put one on its team's calling CPU, and a call waited
+// a scheduler tick (10 ms) for it; attune's workers avoid the caller's CPU (Pool).
+bool on_openmp() {
+  const ThreadPool chosen = chosen_pool.load(std::memory_order_relaxed);
+  if (chosen != ThreadPool::kAuto) return chosen == ThreadPool::kOpenMP;
+  return gomp_parallel && omp_proc_bind && omp_proc_bind() != 0;
+}
+
+// One OpenMP parallel region per loop: its team claims indices as attune's workers do (the
+// tasks differ in cost: causal tiles). Loops inside a task run on the task's thread.
+int run_on_openmp(Job& job) {
+  const int requested = requested_threads.load(std::memory_order_relaxed);
+  const int team = std::min(job.extent, requested > 0 ? requested : std::max(1, omp_max_threads()));
+  gomp_parallel([](void* loop) {
+        ++task_depth;
+        static_cast<Job*>(loop)->work();
+        --task_depth;
+      }, &job, unsigned(team), 0);
+  return job.error.load();
+}
+
+ThreadPool pool_named(const char* name) {
+  const std::string n = name;
+  if (n == "auto" || n.empty()) return ThreadPool::kAuto;
+  if (n == "attune") return ThreadPool::kAttune;
+  if (n == "openmp" && gomp_parallel) return ThreadPool::kOpenMP;
+  std::fprintf(stderr, "attune: ATTUNE_THREAD_POOL='%s' is not %s; using auto\n", name,
+               n == "openmp" ? "usable: no OpenMP runtime is loaded in this process" : "auto, attune or openmp");
+  return ThreadPool::kAuto;
 }
 
 // ---- warm-up as the library loads ---------------------------------------------------------
@@ -332,6 +410,11 @@ std::size_t warmup_bytes() {
 
 __attribute__((constructor)) void on_load() {
   startup_known = sched_getaffinity(0, sizeof(startup_cpus), &startup_cpus) == 0;
+  omp_max_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
+  omp_proc_bind = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_proc_bind"));
+  if (omp_max_threads && omp_proc_bind)
+    gomp_parallel = reinterpret_cast<GompParallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
+  if (const char* env = std::getenv("ATTUNE_THREAD_POOL")) chosen_pool = pool_named(env);
   const std::size_t bytes = warmup_bytes();
   if (bytes == 0) return;
   // The CPUs are settled here, on the loading thread (an OpenMP runtime is loaded and has
@@ -342,8 +425,16 @@ __attribute__((constructor)) void on_load() {
   pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
   pthread_t t;
   if (pthread_create(&t, &attr, [](void* arg) -> void* {
-        pool().start(num_threads());
-        if (warm_call) warm_call();  // before the reserve exists: its blocks are not cut from it
+        // Nothing here calls the OpenMP runtime: it may not be initialised yet. Where there is
+        // one, the warm call runs serially, and attune's pool starts unless kOpenMP was chosen.
+        const bool openmp = gomp_parallel != nullptr;
+        if (chosen_pool.load() != ThreadPool::kOpenMP) pool().start(pool_threads());
+        if (warm_call) {
+          task_depth += openmp;
+          warm_call();  // before the reserve exists: its blocks are not cut from it
+          task_depth -= openmp;
+          if (!openmp) pool().repin();  // the workers avoided this thread's CPU; the app's may be it
+        }
         prefault_reserve(reinterpret_cast<std::size_t>(arg));
         return nullptr;
       }, reinterpret_cast<void*>(bytes)) == 0) {
@@ -398,7 +489,7 @@ int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* clo
   const int threads = std::min(num_threads(), extent);
   if (threads <= 1) return run_serially(uc, task, min, extent, closure);
   Job job{task, uc, closure, min, extent, threads - 1};
-  return pool().run(job);
+  return on_openmp() ? run_on_openmp(job) : pool().run(job);
 }
 
 }  // namespace detail
@@ -410,8 +501,22 @@ void set_num_threads(int n) {
 
 int num_threads() {
   const int n = detail::requested_threads;
-  return n > 0 ? n : int(detail::current_cpus().size());
+  if (n > 0 || !detail::on_openmp()) return detail::pool_threads();
+  return std::max(1, detail::omp_max_threads());
 }
+
+void set_thread_pool(ThreadPool pool) {
+  if (pool != ThreadPool::kAuto && pool != ThreadPool::kAttune && pool != ThreadPool::kOpenMP)
+    throw Error("attune::set_thread_pool: pool must be ThreadPool::kAuto, kAttune or kOpenMP, got " +
+                std::to_string(int(pool)));
+  if (pool == ThreadPool::kOpenMP && !detail::gomp_parallel)
+    throw Error("attune::set_thread_pool: pool is ThreadPool::kOpenMP, but no OpenMP runtime is loaded in this "
+                "process (link the application with OpenMP: -fopenmp, or OpenMP::OpenMP_CXX in CMake)");
+  detail::chosen_pool = pool;
+  if (!detail::on_openmp()) detail::pool().start(detail::pool_threads());  // now, not in a call
+}
+
+ThreadPool thread_pool() { return detail::on_openmp() ? ThreadPool::kOpenMP : ThreadPool::kAttune; }
 
 void set_worker_cpus(const std::vector<int>& cpus) {
   cpu_set_t set;
@@ -429,7 +534,7 @@ void set_worker_cpus(const std::vector<int>& cpus) {
     std::lock_guard<std::mutex> lock(detail::settings_mutex);
     detail::chosen_cpus() = sorted;  // empty: current_cpus() computes the default again
   }
-  detail::pool().repin(detail::current_cpus());
+  detail::pool().repin();
 }
 
 std::vector<int> worker_cpus() { return detail::current_cpus(); }

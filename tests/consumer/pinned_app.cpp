@@ -1,7 +1,8 @@
 // Outside consumer with pinned threads, as HPC apps and PyTorch run: started with
 // OMP_PROC_BIND=true, its OpenMP runtime binds the calling thread to one CPU before attune is
-// called. attune's workers must still cover every CPU of the process (worker_cpus()), and its
-// loops must also run on the app's OpenMP threads when asked (attune::use_openmp).
+// called. attune runs on those OpenMP threads by default (ThreadPool::kAuto); on its own pool,
+// chosen, its workers must still cover every CPU of the process (worker_cpus()); and its loops
+// run on the app's OpenMP threads through attune::use_openmp too.
 #include <attune/attention.h>
 #include <attune/openmp.h>
 #include <omp.h>
@@ -45,10 +46,14 @@ int main() {
   }
   expect(CPU_COUNT(&caller) == 1, "OMP_PROC_BIND pinned the calling thread to one CPU");
   expect(int(cpus.size()) == team, "worker_cpus() covers the OpenMP places, not just the caller's CPU");
-  expect(attune::num_threads() == int(cpus.size()), "attune uses every CPU by default");
+  expect(attune::num_threads() == team, "attune uses every CPU by default");
+  expect(attune::thread_pool() == attune::ThreadPool::kOpenMP, "attune runs on the app's bound OpenMP threads");
+  expect(check_sdpa(1, 4, 300, 260, 64, false) <= 1e-4, "attune::sdpa on the app's OpenMP threads is correct");
 
   // Several query tiles per head: every worker gets work.
-  expect(check_sdpa(1, 4, 300, 260, 64, false) <= 1e-4, "attune::sdpa from the pinned thread is correct");
+  attune::set_thread_pool(attune::ThreadPool::kAttune);
+  expect(attune::num_threads() == int(cpus.size()), "attune's pool uses every CPU by default");
+  expect(check_sdpa(1, 4, 300, 260, 64, false) <= 1e-4, "attune::sdpa on attune's pool from the pinned thread is correct");
   const auto sets = attune_worker_cpu_sets();
   expect(int(sets.size()) >= attune::num_threads() - 1, "attune started its worker threads");
   int caller_cpu = -1;

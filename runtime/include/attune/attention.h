@@ -113,12 +113,26 @@ PackInfo load_kernel_pack(const std::string& path);
 void set_max_isa(const std::string& isa);
 std::string max_isa();
 
-// Threads. A call runs its parallel loops on the calling thread plus num_threads() - 1 worker
-// threads of attune's own pool. The workers run on the CPUs of worker_cpus(), whatever the
-// calling thread's affinity: an application that pins its threads (OMP_PROC_BIND, a pinned
-// request thread) still gets every core. Calls from several threads share the workers.
+// Threads. A call runs its parallel loops on the calling thread plus num_threads() - 1 other
+// threads: the process's OpenMP threads, or the workers of attune's own pool (thread_pool()).
 //
-// set_num_threads(n): threads per call (0 = one per CPU of worker_cpus(), the default).
+// Which pool: by default (ThreadPool::kAuto) the OpenMP runtime's threads when the process has
+// one (libgomp, LLVM's libomp or Intel's libiomp5 linked into the application when attune
+// loads), as oneDNN's and PyTorch's CPU kernels do: attune then shares the threads of the
+// application's own parallel loops instead of competing with them while they spin-wait after
+// a loop. Otherwise attune's own pool, whose workers run on the CPUs of worker_cpus() whatever
+// the calling thread's affinity: an application that pins its threads (a pinned request
+// thread) still gets every core; calls from several threads share the workers.
+// set_thread_pool (or ATTUNE_THREAD_POOL=auto|attune|openmp in the environment) chooses one;
+// kOpenMP in a process without an OpenMP runtime throws attune::Error. thread_pool() is the
+// pool in effect (kAttune or kOpenMP). A call made inside an OpenMP parallel region runs on
+// its calling thread (OpenMP's nested teams are off by default).
+enum class ThreadPool { kAuto, kAttune, kOpenMP };
+void set_thread_pool(ThreadPool pool);
+ThreadPool thread_pool();
+
+// set_num_threads(n): threads per call (0 = the default: OpenMP's, omp_get_max_threads(), on
+// its threads; one per CPU of worker_cpus() on attune's pool).
 void set_num_threads(int n);
 int num_threads();
 // The CPUs attune's workers may run on. Default: the CPUs the process started on (its affinity
@@ -134,7 +148,7 @@ std::vector<int> worker_cpus();
 // task) must call task(i) exactly once for every i in [0, n), on any threads, in any order, and
 // return when all have returned; task never throws. A throw or a missed index fails the attune
 // call with attune::Error. Loops inside a task run on the task's thread. An empty function
-// restores attune's pool; set_num_threads and set_worker_cpus apply to attune's pool only.
+// restores thread_pool(); set_num_threads and set_worker_cpus do not apply to it.
 // <attune/openmp.h> has the OpenMP version: attune::use_openmp().
 using ParallelFor = std::function<void(int n, const std::function<void(int)>& task)>;
 void set_parallel_for(ParallelFor parallel_for);
