@@ -1,6 +1,8 @@
-// attune's thread pool and threading API (set_num_threads, set_worker_cpus, set_parallel_for).
+// attune's thread pool and threading API (set_thread_pool, set_num_threads, set_worker_cpus,
+// set_parallel_for). A parallel loop runs on the application's parallel_for if it gave one, on
+// the process's OpenMP threads (run_on_openmp) or on attune's pool (Pool), see on_openmp().
 //
-// A parallel loop is a Job on the caller's stack: the caller posts it, claims indices itself
+// On the pool, a loop is a Job on the caller's stack: the caller posts it, claims indices itself
 // alongside up to num_threads() - 1 workers, and returns once every thread that joined has
 // left it. Nested loops (split-KV's chunks inside its heads) are jobs too; a thread waiting for
 // its nested job only waits for indices that running threads have claimed, so it cannot

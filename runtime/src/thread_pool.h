@@ -1,5 +1,6 @@
 // attune's parallel runtime: Halide's parallel loops (halide_do_par_for) run here, on
-// attune's own thread pool or on the application's (attune::set_parallel_for).
+// attune's own thread pool, on the process's OpenMP threads (attune::set_thread_pool) or on
+// the application's pool (attune::set_parallel_for).
 //
 // Why not Halide's own pool: its workers are spawned by the first calling thread and inherit
 // that thread's CPU affinity, so an application that pins its threads (OMP_PROC_BIND, a pinned
