@@ -276,17 +276,17 @@ TEST(ThreadPoolChoice, AutoTakesOpenMpWhereItBindsThreads) {
 TEST(ThreadPoolChoice, OpenMpRunsTheLoopsOnItsTeam) {
   if (omp_get_max_threads() < 2) GTEST_SKIP() << "OpenMP has one thread here";
   // OpenMP's threads carry the process's name; attune's are named attune-worker.
-  auto unnamed_threads = [] { return threads_named("threads_test").size(); };
+  auto openmp_threads = [] { return threads_named("threads_test").size(); };
   std::vector<Case> cases(2, threading_case());
   cases[1].kv_heads = 1; cases[1].seq_q = 2; cases[1].seq_kv = 3000;
   for (const Case& c : cases) {
     std::vector<float> pooled, team;
     set_thread_pool(ThreadPool::kAttune);
     ASSERT_LE(sdpa_error(c, &pooled), kTolerance);
-    const size_t before = unnamed_threads();
+    const size_t before = openmp_threads();
     set_thread_pool(ThreadPool::kOpenMP);
     const double err = sdpa_error(c, &team);
-    const size_t after = unnamed_threads();
+    const size_t after = openmp_threads();
     set_thread_pool(ThreadPool::kAuto);
     EXPECT_LE(err, kTolerance) << c.name();
     EXPECT_EQ(team, pooled) << c.name() << ": OpenMP's threads gave other bits";

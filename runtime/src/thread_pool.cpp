@@ -363,11 +363,15 @@ bool on_openmp() {
   return gomp_parallel && omp_proc_bind && omp_proc_bind() != 0;
 }
 
-// One OpenMP parallel region per loop: its team claims indices as attune's workers do (the
-// tasks differ in cost: causal tiles). Loops inside a task run on the task's thread.
-int run_on_openmp(Job& job) {
-  const int requested = requested_threads.load(std::memory_order_relaxed);
-  const int team = std::min(job.extent, requested > 0 ? requested : std::max(1, omp_max_threads()));
+// num_threads() on OpenMP's threads.
+int openmp_threads() {
+  const int n = requested_threads;
+  return n > 0 ? n : std::max(1, omp_max_threads());
+}
+
+// One OpenMP parallel region per loop, of `team` threads: they claim indices as attune's
+// workers do (the tasks differ in cost: causal tiles). Loops inside a task run on its thread.
+int run_on_openmp(Job& job, int team) {
   gomp_parallel([](void* loop) {
         ++task_depth;
         static_cast<Job*>(loop)->work();
@@ -488,10 +492,11 @@ int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* clo
   if (extent <= 0) return 0;
   if (task_depth > 0) return run_serially(uc, task, min, extent, closure);  // nested in an app task
   if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
-  const int threads = std::min(num_threads(), extent);
+  const bool openmp = on_openmp();
+  const int threads = std::min(openmp ? openmp_threads() : pool_threads(), extent);
   if (threads <= 1) return run_serially(uc, task, min, extent, closure);
   Job job{task, uc, closure, min, extent, threads - 1};
-  return on_openmp() ? run_on_openmp(job) : pool().run(job);
+  return openmp ? run_on_openmp(job, threads) : pool().run(job);
 }
 
 }  // namespace detail
@@ -501,11 +506,7 @@ void set_num_threads(int n) {
   detail::requested_threads = n;
 }
 
-int num_threads() {
-  const int n = detail::requested_threads;
-  if (n > 0 || !detail::on_openmp()) return detail::pool_threads();
-  return std::max(1, detail::omp_max_threads());
-}
+int num_threads() { return detail::on_openmp() ? detail::openmp_threads() : detail::pool_threads(); }
 
 void set_thread_pool(ThreadPool pool) {
   if (pool != ThreadPool::kAuto && pool != ThreadPool::kAttune && pool != ThreadPool::kOpenMP)
