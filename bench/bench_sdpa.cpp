@@ -86,6 +86,10 @@ const Workload kWorkloads[] = {
     {"gqa8to2_S2048",          1, 8, 2,  2048, 2048,  64, false, false},
     {"decode_b4_kv4096",       4, 8, 8,     1, 4096,  64, false, false},
     {"decode_b4_gqa8to2_kv4096", 4, 8, 2,   1, 4096, 128, false, false},
+    // Generation's first tokens (a short KV cache) and a speculative-decoding check of 16
+    // draft tokens: decode-bucket calls shorter than one split-KV chunk.
+    {"decode_b1_kv256",        1, 8, 8,     1,  256,  64, false, false},
+    {"draft16_b1_kv256",       1, 8, 8,    16,  256,  64, false, false},
     {"cross_q256_kv4096",      1, 8, 8,   256, 4096,  64, false, false},
     {"cross_q4096_kv77",       1, 8, 8,  4096,   77,  64, false, false},
     {"b4_S512",                4, 8, 8,   512,  512,  64, false, false},

@@ -1,5 +1,6 @@
 #include "sdpa_algorithm.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace attune::generators {
@@ -106,7 +107,7 @@ void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFun
 
 // Per KV block kb of KB keys: block scores, block max, exps, sum and PV (block-local softmax).
 // Rows (i, h) are query row i of head h, or with f.pack_group packed row i of KV head h.
-void define_kv_blocks(const SdpaInputs& in, int KB, bool trim_pv, SdpaFuncs& f) {
+void define_kv_blocks(const SdpaInputs& in, Expr KB, bool trim_pv, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, jj = f.jj, kb = f.kb;
   Expr group = in.num_heads / in.num_kv_heads;
   Expr key = kb * KB + jj;
@@ -183,12 +184,18 @@ void define_flash(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) 
 void define_split_kv(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, h = f.h, b = f.b, kb = f.kb;
   f.pack_group = p.pack_group;
-  define_kv_blocks(in, p.kv_block, /*trim_pv=*/false, f);
+  // Chunks of kv_block keys; where all keys fit in one, a chunk only as long as the keys, in
+  // whole units of up to 64 (the QK register tile's width): decode at 16 keys computed a chunk
+  // of 1024 (~60x the work), and short contexts are where generation starts.
+  const int unit = std::min(64, p.kv_block & -p.kv_block);
+  f.full_chunks = in.seq_kv >= p.kv_block;
+  Expr chunk_keys = min(p.kv_block / unit, (in.seq_kv + unit - 1) / unit) * unit;
+  define_kv_blocks(in, chunk_keys, /*trim_pv=*/false, f);
   // A chunk's partial in one stage (its PV, max and sum): the schedule computes the chunk's
   // scores and softmax inside it, once.
   f.chunk(d, kb, i, h, b) = Tuple(f.bpv(d, kb, i, h, b), f.bmax(kb, i, h, b), f.bsum(kb, i, h, b));
   auto chunk_max = [&](Expr c) { return f.chunk(0, c, i, h, b)[1]; };
-  f.rc = RDom(0, num_kv_blocks(in, p.kv_block), "rc");
+  f.rc = RDom(0, (in.seq_kv + chunk_keys - 1) / chunk_keys, "rc");
   f.global_max(i, h, b) = kMaskedScore;
   f.global_max(i, h, b) = max(f.global_max(i, h, b), chunk_max(f.rc));
   f.chunk_weight(kb, i, h, b) = exp2_nonpositive(chunk_max(kb) - f.global_max(i, h, b));

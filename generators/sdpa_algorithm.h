@@ -70,6 +70,7 @@ struct SdpaFuncs {
   bool pack_group = false;
   Halide::Func qp;            // (d, r, hk, b) packed rows of qs
   Halide::Func chunk;         // (d, kb, i, h, b) Tuple(bpv, bmax, bsum) of chunk kb
+  Halide::Expr full_chunks;   // true when every chunk is kv_block keys long (constant trip counts)
   Halide::Func chunk_weight;  // (kb, i, h, b) 2^(chunk max - global max)
   Halide::Func global_max;    // (i, h, b) update over rc
   Halide::Func numerator;     // (d, i, h, b) update over rc
