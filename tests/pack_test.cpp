@@ -51,6 +51,13 @@ TEST(Pack, RefusesWhatIsNotAUsablePack) {
   EXPECT_EQ(after.source, "built-in");
 }
 
+// Dispatch remembers its selections per thread: a pack loaded after a call must still win.
+TEST(Pack, LoadingAPackChangesTheNextDispatch) {
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64).source, "built-in");
+  const attune::PackInfo info = attune::load_kernel_pack(ATTUNE_TEST_PACK);
+  EXPECT_EQ(attune::describe_dispatch("sdpa", 1, 2, 64, 300, 64).source, info.path);
+}
+
 TEST(Pack, LoadedPackRunsTheWorkloadsItMatches) {
   // Tuned for sdpa 1x2x64x300x64 (head_dim 64, short bucket) and the projection GEMM.
   const std::string pack = ATTUNE_TEST_PACK;
