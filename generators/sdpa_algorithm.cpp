@@ -42,7 +42,7 @@ Expr exp2_nonpositive(Expr x) {
 }
 
 // KV blocks of kv_block keys covering the keys (the last one padded; padded keys are masked).
-Expr num_kv_blocks(const SdpaInputs& in, int kv_block) { return (in.seq_kv + kv_block - 1) / kv_block; }
+Expr num_kv_blocks(const SdpaInputs& in, Expr kv_block) { return (in.seq_kv + kv_block - 1) / kv_block; }
 
 void define_materialized(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& f) {
   Var d = f.d, i = f.i, j = f.j, h = f.h, b = f.b;
@@ -195,7 +195,7 @@ void define_split_kv(const SdpaInputs& in, const SdpaShapeParams& p, SdpaFuncs& 
   // scores and softmax inside it, once.
   f.chunk(d, kb, i, h, b) = Tuple(f.bpv(d, kb, i, h, b), f.bmax(kb, i, h, b), f.bsum(kb, i, h, b));
   auto chunk_max = [&](Expr c) { return f.chunk(0, c, i, h, b)[1]; };
-  f.rc = RDom(0, (in.seq_kv + chunk_keys - 1) / chunk_keys, "rc");
+  f.rc = RDom(0, num_kv_blocks(in, chunk_keys), "rc");
   f.global_max(i, h, b) = kMaskedScore;
   f.global_max(i, h, b) = max(f.global_max(i, h, b), chunk_max(f.rc));
   f.chunk_weight(kb, i, h, b) = exp2_nonpositive(chunk_max(kb) - f.global_max(i, h, b));

@@ -200,8 +200,8 @@ void apply_split_kv(const Knobs& k, SdpaFuncs& f) {
     s.fuse(h, b, task).parallel(task).parallel(kb).vectorize(dI).unroll(iI);
   }
   // Long KV: chunks of kv_block keys, loops of constant trip count (a chunk as long as the
-  // keys of a short KV, see define_split_kv, had runtime ones: 14% slower at 4096 keys). The
-  // specialisation copies the loop nest scheduled so far.
+  // keys of a short KV, see define_split_kv, has runtime ones: up to 14% slower at 4096 keys in
+  // one A/B). The specialisation copies the loop nest scheduled so far.
   partial.specialize(f.full_chunks);
   const LoopLevel chunk(partial, kb);
   f.qs.compute_at(chunk).vectorize(d, k.vec, k.d_tail);

@@ -106,8 +106,8 @@ void for_each_kernel(const std::function<void(const KernelEntry&, const char* pa
 
 namespace {
 
-// The scan over every kernel (~270 built in) took ~3 us a call, ~30 us with cold caches (a
-// process's first call): each thread remembers its last selections.
+// The scan over every kernel (~270 built in) took ~3 us a call: each thread remembers its last
+// selections.
 struct Selection {
   unsigned packs_loaded = ~0u;  // packs_loaded when made; ~0u = empty
   std::string generator;
