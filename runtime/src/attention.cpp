@@ -175,7 +175,7 @@ void sdpa(const float* q, const float* k, const float* v, float* out, int batch,
 namespace detail {
 // Runs the head_dim 64 kernels of the two buckets whose calls are short enough (under ~2 ms
 // at H=8) for a first run of their code and dispatch to show: decode (16 rows) and short (32
-// rows). Their first run in the application's first call cost ~0.1 ms of its 1.85 ms at S=512.
+// rows). Warming the short one made a first call at S=512 2-3% faster (docs/performance.md).
 void warm_call() noexcept {
   constexpr int kDim = 64, kMaxSeq = 32;
   static_assert(seq_bucket(kDecodeMaxSeqQ, kDecodeMaxSeqQ) == SeqBucket::kDecode &&
