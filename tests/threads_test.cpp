@@ -1,6 +1,9 @@
 // attune::sdpa is re-entrant: concurrent calls from several app threads give correct results.
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <thread>
 
 #include <pthread.h>
@@ -292,6 +295,81 @@ TEST(ThreadPoolChoice, OpenMpRunsTheLoopsOnItsTeam) {
     EXPECT_EQ(team, pooled) << c.name() << ": OpenMP's threads gave other bits";
     if (&c == &cases[0]) EXPECT_GT(after, before) << "no OpenMP thread started for attune's loops";
   }
+}
+
+// CPU time attune's workers have used (ns), from /proc/<task>/schedstat.
+std::int64_t attune_workers_cpu_ns() {
+  std::int64_t sum = 0;
+  for (const std::string& task : threads_named("attune-worker")) {
+    std::int64_t ns = 0;
+    std::ifstream(task + "/schedstat") >> ns;
+    sum += ns;
+  }
+  return sum;
+}
+
+// The app's own OpenMP loop: every team thread busy for `ms`.
+void app_openmp_loop(int ms) {
+#pragma omp parallel
+  {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+  }
+}
+
+// kAuto with unbound OpenMP threads: while they spin-wait after the application's loop, the
+// calls run on them (attune's workers would share their CPUs and wait a scheduler slice); once
+// they sleep, on attune's pool. ctest runs it with OMP_WAIT_POLICY=active (they never stop
+// spinning) and passive (they sleep at once); discovered, it skips (libgomp's default spins for
+// a machine-dependent few ms).
+TEST(ThreadPoolChoice, AutoTakesUnboundOpenMpThreadsWhileTheySpin) {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const std::string wait = policy ? policy : "";
+  if (wait != "active" && wait != "passive") GTEST_SKIP() << "runs as its .active and .passive ctest entries";
+  if (omp_get_proc_bind() != omp_proc_bind_false) GTEST_SKIP() << "OpenMP binds its threads here: always taken";
+  if (worker_cpus().size() < 2 || omp_get_max_threads() < int(worker_cpus().size()))
+    GTEST_SKIP() << "needs 2+ CPUs and an OpenMP team as large as attune's pool";
+  const bool spinning = wait == "active";
+  Case c = threading_case();
+  c.seq_q = c.seq_kv = 1024;  // ~10 ms of work: the threads that ran it show in their CPU time
+  const Tensors t = make_tensors(c);
+  std::vector<float> out(t.q.size());
+  const SdpaOptions o = options_for(c, t);
+  // A spinning thread that another process preempts just then reads as idle, and that call runs
+  // on attune's pool: on a busy machine a round may go either way, so 4 of 5 must go right.
+  int right = 0;
+  std::string rounds;
+  for (int round = 0; round < 5; ++round) {  // the first also finds the team's threads
+    app_openmp_loop(20);
+    if (!spinning) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    const ThreadPool pool = thread_pool();
+    const std::int64_t before = attune_workers_cpu_ns();
+    const auto t0 = std::chrono::steady_clock::now();
+    sdpa(t.q.data(), t.k.data(), t.v.data(), out.data(), c.batch, c.heads, c.seq_q, c.seq_kv, c.head_dim, o);
+    const double call_ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+    const double workers_share = (attune_workers_cpu_ns() - before) / call_ns;
+    right += spinning ? pool == ThreadPool::kOpenMP && workers_share < 0.1
+                      : pool == ThreadPool::kAttune && workers_share > 0.2;
+    rounds += " (" + std::string(pool == ThreadPool::kOpenMP ? "openmp" : "attune") + ", workers' CPU " +
+              std::to_string(workers_share) + " of the call)";
+  }
+  EXPECT_GE(right, 4) << (spinning ? "expected OpenMP's team, attune's workers idle:" : "expected attune's workers:")
+                      << rounds;
+  std::vector<double> expected;
+  reference::sdpa(problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
+  EXPECT_LE(reference::relative_max_error(out.data(), expected), kTolerance);
+  // Inside the application's parallel region its team is busy: attune's pool, never a nested team.
+  double err = 1;
+#pragma omp parallel
+  {
+#pragma omp master
+    {
+      EXPECT_EQ(thread_pool(), ThreadPool::kAttune);
+      err = sdpa_error(threading_case());
+    }
+  }
+  EXPECT_LE(err, kTolerance);
 }
 
 // A parallel_for that throws or skips tasks fails the call with attune::Error.

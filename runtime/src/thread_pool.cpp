@@ -12,8 +12,13 @@
 #include "thread_pool.h"
 
 #include <dlfcn.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -120,6 +125,38 @@ cpu_set_t cpu_set_of(const std::vector<int>& cpus) {
   return set;
 }
 
+// The kernel ids of attune's own threads (workers, the load-time warm-up): never taken for an
+// application's OpenMP thread (openmp_team_running). Created on first use and never destroyed,
+// like chosen_cpus().
+std::mutex own_tids_mutex;
+std::vector<pid_t>& own_tids() {
+  static auto* tids = new std::vector<pid_t>;
+  return *tids;
+}
+pid_t this_tid() { return pid_t(syscall(SYS_gettid)); }
+void register_own_thread() {
+  std::lock_guard<std::mutex> lock(own_tids_mutex);
+  own_tids().push_back(this_tid());
+}
+
+std::int64_t cpu_clock_ns(clockid_t clock) {
+  timespec t;
+  if (clock_gettime(clock, &t) != 0) return -1;
+  return std::int64_t(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
+
+// The CPU time attune's own threads have used, as each reported it: a worker as it finishes a
+// job and before it waits for the next, the warm-up as it ends, read live until then
+// (openmp_team_running tells the application's threads from attune's by it).
+std::atomic<std::int64_t> own_cpu_ns{0};
+std::atomic<pid_t> warmup_tid{0};  // while the load-time warm-up runs
+thread_local std::int64_t own_cpu_reported = 0;
+void report_own_cpu() {
+  const std::int64_t now = cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+  own_cpu_ns.fetch_add(now - own_cpu_reported, std::memory_order_relaxed);
+  own_cpu_reported = now;
+}
+
 // ---- the pool ---------------------------------------------------------------------------
 
 inline void cpu_relax() {
@@ -153,6 +190,7 @@ struct Job {
   std::atomic<int> active{0};  // workers inside it now (changed under the pool mutex)
   std::atomic<int> next{0};
   std::atomic<int> error{0};
+  pid_t* team_tids = nullptr;  // on OpenMP's threads: each writes its kernel id at its thread number
 
   // Claims and runs indices until none are left.
   void work() {
@@ -266,6 +304,7 @@ class Pool {
   }
 
   static void* worker_main(void* self) {
+    register_own_thread();
     static_cast<Pool*>(self)->worker_loop();
     return nullptr;
   }
@@ -305,6 +344,7 @@ class Pool {
       }
       if (job) {
         job->work();
+        report_own_cpu();
         std::lock_guard<std::mutex> done_lock(mutex_);
         if (--job->active == 0) done_.notify_all();
         seen = posted_.load(std::memory_order_relaxed);
@@ -318,6 +358,7 @@ class Pool {
   // Waits up to ~50 us for a job posted after `seen` before going to sleep.
   void spin_for_work(unsigned seen) {
     spin_until([&] { return posted_.load(std::memory_order_acquire) != seen; }, std::chrono::microseconds(50));
+    report_own_cpu();
   }
 
   std::mutex mutex_;
@@ -350,17 +391,137 @@ using GompParallel = void (*)(void (*fn)(void*), void* data, unsigned num_thread
 GompParallel gomp_parallel = nullptr;
 int (*omp_max_threads)() = nullptr;
 int (*omp_proc_bind)() = nullptr;  // omp_get_proc_bind: 0 = omp_proc_bind_false
+int (*omp_thread_num)() = nullptr;
+int (*omp_in_parallel)() = nullptr;
 std::atomic<ThreadPool> chosen_pool{ThreadPool::kAuto};
 
-// kAuto takes OpenMP's threads only where it binds them (OMP_PROC_BIND, OMP_PLACES): there
-// attune's workers would share a CPU with a bound OpenMP thread spin-waiting after the app's
-// last loop (a first call at S=512 ran at ~0.5 speed). Unbound OpenMP threads are left alone:
-// woken after idle, the scheduler often put one on its team's calling CPU, and a call waited
-// a scheduler tick (10 ms) for it; attune's workers avoid the caller's CPU (Pool).
+// kAuto takes OpenMP's threads where it binds them (OMP_PROC_BIND, OMP_PLACES): there attune's
+// workers would share a CPU with a bound OpenMP thread spin-waiting after the app's last loop
+// (a first call at S=512 ran at ~0.5 speed). Unbound OpenMP threads are taken only while they
+// spin (openmp_team_running): woken after idle, the scheduler often put one on its team's
+// calling CPU, and a call waited 2-10 ms for it (S=512: median 0.2-0.4 speed after 30 ms
+// idle); attune's workers avoid the caller's CPU (Pool).
 bool on_openmp() {
   const ThreadPool chosen = chosen_pool.load(std::memory_order_relaxed);
   if (chosen != ThreadPool::kAuto) return chosen == ThreadPool::kOpenMP;
-  return gomp_parallel && omp_proc_bind && omp_proc_bind() != 0;
+  return gomp_parallel && omp_proc_bind() != 0;
+}
+
+int openmp_threads();
+
+// Whether kAuto may take unbound OpenMP threads for this thread's loops while they spin: not
+// inside the application's parallel region (its team is busy with it, and a nested one would
+// be this thread alone), nor where the team is smaller than attune's pool.
+bool may_borrow_openmp() {
+  return gomp_parallel && task_depth == 0 && chosen_pool.load(std::memory_order_relaxed) == ThreadPool::kAuto &&
+         !on_openmp() && !omp_in_parallel() && openmp_threads() >= pool_threads();
+}
+
+// ---- unbound OpenMP threads that spin --------------------------------------------------------
+
+// After each of an application's parallel loops, libgomp's threads spin-wait a few ms
+// (GOMP_SPINCOUNT) before they sleep. A call made then on attune's pool ran at 0.3-0.9 speed
+// (S=512-2048): its worker shared a CPU with a spinning thread and waited a scheduler slice (~3
+// ms) to run, mid-task, while the caller idled. Those threads are running on their own CPUs,
+// so a loop posted to them starts at once: while one spins, kAuto runs the loops on OpenMP.
+//
+// Which threads to watch: this thread's team, once a loop ran on it (each team thread notes its
+// id). Before that, from the main thread (the master of an application's OpenMP loops), every
+// thread of the process but attune's own: a busy thread other than the team's costs one loop on
+// the team, which names the team for every later check.
+struct TeamWatch {
+  std::vector<pid_t> tids;
+  bool known = false;            // tids is this thread's OpenMP team
+  std::int64_t listed_at = 0;    // foreign_cpu_ns() when tids was read from /proc (!known)
+  std::chrono::steady_clock::time_point reuse_until{};  // a loop's choice holds for the call's next loops
+  bool borrowing = false;
+};
+thread_local TeamWatch team_watch;
+
+// A thread's CPU time (ns), or -1 once it has exited: its CPU clock is exact even while it runs
+// on another CPU (the kernel adds the running slice), ~1.6 us a read in VMs.
+std::int64_t thread_cpu_ns(pid_t tid) {
+  return cpu_clock_ns(clockid_t((~unsigned(tid) << 3) | 6));  // CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED
+}
+
+// The CPU time of the process's threads other than this one and attune's: it grows when an
+// OpenMP team starts and runs (exact for threads that ended or wait, a tick behind for running
+// ones; the check, not this, says whether one runs now).
+std::int64_t foreign_cpu_ns() {
+  std::int64_t own = own_cpu_ns.load(std::memory_order_relaxed);
+  if (const pid_t warmup = warmup_tid.load(std::memory_order_relaxed)) own += std::max<std::int64_t>(0, thread_cpu_ns(warmup));
+  return cpu_clock_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID) - own;
+}
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The process's threads other than this one and attune's own (/proc/self/task).
+std::vector<pid_t> other_threads() {
+  std::vector<pid_t> own;
+  {
+    std::lock_guard<std::mutex> lock(own_tids_mutex);
+    own = own_tids();
+  }
+  own.push_back(this_tid());
+  std::vector<pid_t> tids;
+  const int dir = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return tids;
+  alignas(8) char buf[4096];  // getdents64 directly: opendir's 32 KiB buffer cost more than the read
+  for (long got; (got = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0;)
+    for (long at = 0; at < got;) {
+      const auto* e = reinterpret_cast<const dirent64*>(buf + at);
+      const pid_t tid = pid_t(std::atoi(e->d_name));
+      if (tid > 0 && std::find(own.begin(), own.end(), tid) == own.end()) tids.push_back(tid);
+      at += e->d_reclen;
+    }
+  close(dir);
+  return tids;
+}
+
+// Whether a watched thread is running now: its CPU time grows with the clock over a few us.
+bool openmp_team_running() {
+  TeamWatch& w = team_watch;
+  if (!w.known) {
+    if (this_tid() != getpid()) return false;
+    // Listing /proc/self/task costs 60-130 us after idle: only once other threads have run
+    // 1 ms since the last listing (never, in a process whose OpenMP team has not started; the
+    // warm-up's thread exit alone was ~0.5 ms), plus what attune's spinning workers have not
+    // reported yet (up to ~50 us each).
+    const std::int64_t foreign = foreign_cpu_ns();
+    if (foreign - w.listed_at >= 1000000 + 60000 * std::int64_t(pool_threads())) {
+      w.tids = other_threads();
+      w.listed_at = foreign;
+    }
+  }
+  constexpr size_t kMaxWatched = 64;  // a team's first threads say as much as all of them
+  const size_t n = std::min(w.tids.size(), kMaxWatched);
+  std::int64_t cpu0[kMaxWatched], wall0[kMaxWatched];
+  for (size_t i = 0; i < n; ++i) cpu0[i] = thread_cpu_ns(w.tids[i]), wall0[i] = now_ns();
+  if (n == 0) return false;
+  const std::int64_t until = now_ns() + 2000;
+  while (now_ns() < until) cpu_relax();
+  for (size_t i = 0; i < n; ++i) {
+    const std::int64_t cpu = thread_cpu_ns(w.tids[i]), wall = now_ns();
+    if (cpu0[i] >= 0 && cpu >= 0 && 2 * (cpu - cpu0[i]) > wall - wall0[i]) return true;
+  }
+  return false;
+}
+
+// The pool for this thread's next top-level loop under kAuto with unbound OpenMP threads: the
+// check's answer holds for the loops that follow within 50 us (one call's loops).
+bool borrow_openmp_now() {
+  TeamWatch& w = team_watch;
+  if (std::chrono::steady_clock::now() >= w.reuse_until) w.borrowing = openmp_team_running();
+  return w.borrowing;
+}
+// Whether a call made now from this thread would run on OpenMP's threads.
+bool openmp_now() { return on_openmp() || (may_borrow_openmp() && openmp_team_running()); }
+void loop_ended_on(bool borrowed) {
+  team_watch.reuse_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  team_watch.borrowing = borrowed;
 }
 
 // num_threads() on OpenMP's threads.
@@ -372,11 +533,22 @@ int openmp_threads() {
 // One OpenMP parallel region per loop, of `team` threads: they claim indices as attune's
 // workers do (the tasks differ in cost: causal tiles). Loops inside a task run on its thread.
 int run_on_openmp(Job& job, int team) {
+  std::vector<pid_t> tids(size_t(team), 0);
+  job.team_tids = tids.data();
   gomp_parallel([](void* loop) {
         ++task_depth;
-        static_cast<Job*>(loop)->work();
+        Job& job = *static_cast<Job*>(loop);
+        const int t = omp_thread_num();
+        if (t >= 0 && t < job.max_helpers + 1) job.team_tids[t] = this_tid();
+        job.work();
         --task_depth;
       }, &job, unsigned(team), 0);
+  // The team (less this thread, its master) is what openmp_team_running watches from now on.
+  TeamWatch& w = team_watch;
+  w.tids.clear();
+  for (pid_t tid : tids)
+    if (tid != 0 && tid != this_tid()) w.tids.push_back(tid);
+  w.known = true;
   return job.error.load();
 }
 
@@ -418,7 +590,9 @@ __attribute__((constructor)) void on_load() {
   startup_known = sched_getaffinity(0, sizeof(startup_cpus), &startup_cpus) == 0;
   omp_max_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
   omp_proc_bind = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_proc_bind"));
-  if (omp_max_threads && omp_proc_bind)
+  omp_thread_num = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
+  omp_in_parallel = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_in_parallel"));
+  if (omp_max_threads && omp_proc_bind && omp_thread_num && omp_in_parallel)
     gomp_parallel = reinterpret_cast<GompParallel>(dlsym(RTLD_DEFAULT, "GOMP_parallel"));
   if (const char* env = std::getenv("ATTUNE_THREAD_POOL")) chosen_pool = pool_named(env);
   const std::size_t bytes = warmup_bytes();
@@ -433,6 +607,8 @@ __attribute__((constructor)) void on_load() {
   if (pthread_create(&t, &attr, [](void* arg) -> void* {
         // Nothing here calls the OpenMP runtime: it may not be initialised yet. Where there is
         // one, the warm call runs serially, and attune's pool starts unless kOpenMP was chosen.
+        register_own_thread();
+        warmup_tid = this_tid();
         const bool openmp = gomp_parallel != nullptr;
         if (chosen_pool.load() != ThreadPool::kOpenMP) pool().start(pool_threads());
         if (warm_call) {
@@ -442,6 +618,8 @@ __attribute__((constructor)) void on_load() {
           if (!openmp) pool().repin();  // the workers avoided this thread's CPU; the app's may be it
         }
         prefault_reserve(reinterpret_cast<std::size_t>(arg));
+        report_own_cpu();
+        warmup_tid = 0;
         return nullptr;
       }, reinterpret_cast<void*>(bytes)) == 0) {
     pthread_setname_np(t, "attune-warmup");  // by the loader: named before main() starts
@@ -492,11 +670,14 @@ int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* clo
   if (extent <= 0) return 0;
   if (task_depth > 0) return run_serially(uc, task, min, extent, closure);  // nested in an app task
   if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
-  const bool openmp = on_openmp();
+  const bool borrowable = may_borrow_openmp();
+  const bool openmp = on_openmp() || (borrowable && borrow_openmp_now());
   const int threads = std::min(openmp ? openmp_threads() : pool_threads(), extent);
   if (threads <= 1) return run_serially(uc, task, min, extent, closure);
   Job job{task, uc, closure, min, extent, threads - 1};
-  return openmp ? run_on_openmp(job, threads) : pool().run(job);
+  const int rc = openmp ? run_on_openmp(job, threads) : pool().run(job);
+  if (borrowable) loop_ended_on(openmp);
+  return rc;
 }
 
 }  // namespace detail
@@ -506,7 +687,7 @@ void set_num_threads(int n) {
   detail::requested_threads = n;
 }
 
-int num_threads() { return detail::on_openmp() ? detail::openmp_threads() : detail::pool_threads(); }
+int num_threads() { return detail::openmp_now() ? detail::openmp_threads() : detail::pool_threads(); }
 
 void set_thread_pool(ThreadPool pool) {
   if (pool != ThreadPool::kAuto && pool != ThreadPool::kAttune && pool != ThreadPool::kOpenMP)
@@ -519,7 +700,7 @@ void set_thread_pool(ThreadPool pool) {
   if (!detail::on_openmp()) detail::pool().start(detail::pool_threads());  // now, not in a call
 }
 
-ThreadPool thread_pool() { return detail::on_openmp() ? ThreadPool::kOpenMP : ThreadPool::kAttune; }
+ThreadPool thread_pool() { return detail::openmp_now() ? ThreadPool::kOpenMP : ThreadPool::kAttune; }
 
 void set_worker_cpus(const std::vector<int>& cpus) {
   cpu_set_t set;

@@ -118,15 +118,17 @@ std::string max_isa();
 //
 // Which pool: by default (ThreadPool::kAuto) the OpenMP runtime's threads when the process has
 // one (libgomp, LLVM's libomp or Intel's libiomp5 linked into the application when attune
-// loads), as oneDNN's and PyTorch's CPU kernels do: attune then shares the threads of the
-// application's own parallel loops instead of competing with them while they spin-wait after
-// a loop. Otherwise attune's own pool, whose workers run on the CPUs of worker_cpus() whatever
-// the calling thread's affinity: an application that pins its threads (a pinned request
-// thread) still gets every core; calls from several threads share the workers.
-// set_thread_pool (or ATTUNE_THREAD_POOL=auto|attune|openmp in the environment) chooses one;
-// kOpenMP in a process without an OpenMP runtime throws attune::Error. thread_pool() is the
-// pool in effect (kAttune or kOpenMP). A call made inside an OpenMP parallel region runs on
-// its calling thread (OpenMP's nested teams are off by default).
+// loads) and it binds them (OMP_PROC_BIND, OMP_PLACES), as oneDNN's and PyTorch's CPU kernels
+// do, or, unbound, while they spin-wait after the application's last loop: attune then shares
+// the threads of the application's own parallel loops instead of competing with them.
+// Otherwise attune's own pool (unbound OpenMP threads woken from sleep often land on the
+// caller's CPU), whose workers run on the CPUs of worker_cpus() whatever the calling thread's
+// affinity: an application that pins its threads (a pinned request thread) still gets every
+// core; calls from several threads share the workers. set_thread_pool (or
+// ATTUNE_THREAD_POOL=auto|attune|openmp in the environment) chooses one; kOpenMP in a process
+// without an OpenMP runtime throws attune::Error. thread_pool() is the pool a call made now
+// from this thread would run on (kAttune or kOpenMP). A call made inside an OpenMP parallel
+// region runs on attune's pool (bound OpenMP: on its calling thread, nested teams being off).
 enum class ThreadPool { kAuto, kAttune, kOpenMP };
 void set_thread_pool(ThreadPool pool);
 ThreadPool thread_pool();
