@@ -2,12 +2,12 @@
 # attune measured as an application meets it: bench/app/attune_app, built against the installed
 # package (find_package(attune)), run in fresh processes: each one's first call, then the
 # median of repeated calls in the same process. The app fills its tensors in an OpenMP loop just
-# before the first call. Four ways an app runs attune (the "runs on" column says where its loops
-# ran): `own`, the app's OpenMP threads unbound (attune's pool by default; its first call shares
-# the CPUs with libgomp's threads while they spin-wait after the loop, GOMP_SPINCOUNT: a few
-# ms); `pinned`, OMP_PROC_BIND=true (the calling thread is bound to one CPU before attune runs;
-# attune runs on the bound OpenMP threads by default); `omp-pool`, attune::use_openmp; `no-omp`,
-# attune's pool in an app that fills on its calling thread (no OpenMP thread runs).
+# before the first call. Four ways an app runs attune (the "runs on" column says where a call
+# made after the process's repeated calls would run): `own`, the app's OpenMP threads unbound
+# (they spin-wait after the loop, GOMP_SPINCOUNT: a few ms, and attune runs on them meanwhile by
+# default); `pinned`, OMP_PROC_BIND=true (the calling thread is bound to one CPU before attune
+# runs; attune runs on the bound OpenMP threads by default); `omp-pool`, attune::use_openmp;
+# `no-omp`, attune's pool in an app that fills on its calling thread (no OpenMP thread runs).
 #
 #   bench/app.sh                       # S = 512 .. 32768, B=1 H=8 D=64 (~16 min on 2 cores)
 #   bench/app.sh 4096 16384            # chosen lengths

@@ -297,6 +297,32 @@ TEST(ThreadPoolChoice, OpenMpRunsTheLoopsOnItsTeam) {
   }
 }
 
+// A loop with fewer indices than OpenMP's team still runs on the whole team: libgomp ends the
+// threads a smaller team leaves out (and starts them again for the application's next loop).
+TEST(ThreadPoolChoice, OpenMpTeamKeepsItsThreadsForSmallLoops) {
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(4);  // more threads than the 2-task loops below
+  auto team_threads = [] { return threads_named("threads_test").size(); };
+  int team = 0;
+#pragma omp parallel
+  {
+#pragma omp master
+    team = omp_get_num_threads();
+  }
+  const size_t before = team_threads();
+  set_thread_pool(ThreadPool::kOpenMP);
+  Case c;
+  c.heads = 2; c.seq_q = 40; c.seq_kv = 40; c.seed = 7;  // one query tile per head: 2 tasks
+  const double err = sdpa_error(c);
+  const size_t after = team_threads();
+  set_thread_pool(ThreadPool::kAuto);
+  omp_set_num_threads(threads);
+  EXPECT_LE(err, kTolerance);
+  EXPECT_EQ(team, 4);
+  EXPECT_GE(before, 4u);  // the team's threads and the process's main thread carry its name
+  EXPECT_EQ(after, before) << "OpenMP threads ended (or started) during attune's loops";
+}
+
 // CPU time attune's workers have used (ns), from /proc/<task>/schedstat.
 std::int64_t attune_workers_cpu_ns() {
   std::int64_t sum = 0;

@@ -133,7 +133,19 @@ std::vector<pid_t>& own_tids() {
   static auto* tids = new std::vector<pid_t>;
   return *tids;
 }
-pid_t this_tid() { return pid_t(syscall(SYS_gettid)); }
+// This thread's kernel id, read once (a syscall costs ~1 us in these VMs). A forked child's one
+// thread reads it again (fork_generation).
+std::atomic<unsigned> fork_generation{0};
+pid_t main_tid = 0;  // the process's main thread (its id is the process id)
+pid_t this_tid() {
+  thread_local pid_t tid = 0;
+  thread_local unsigned generation = 0;
+  if (tid == 0 || generation != fork_generation.load(std::memory_order_relaxed)) {
+    tid = pid_t(syscall(SYS_gettid));
+    generation = fork_generation.load(std::memory_order_relaxed);
+  }
+  return tid;
+}
 void register_own_thread() {
   std::lock_guard<std::mutex> lock(own_tids_mutex);
   own_tids().push_back(this_tid());
@@ -431,8 +443,11 @@ bool may_borrow_openmp() {
 // the team, which names the team for every later check.
 struct TeamWatch {
   std::vector<pid_t> tids;
-  bool known = false;            // tids is this thread's OpenMP team
+  std::vector<std::int64_t> cpu;  // each one's CPU time at the last check (-1: gone)
+  std::int64_t checked_at = 0;    // now_ns() of the last check
+  bool known = false;             // tids is this thread's OpenMP team
   std::int64_t listed_at = 0;    // foreign_cpu_ns() when tids was read from /proc (!known)
+  std::int64_t gated_at = -1000000000;  // now_ns() when foreign_cpu_ns() was last read
   std::chrono::steady_clock::time_point reuse_until{};  // a loop's choice holds for the call's next loops
   bool borrowing = false;
 };
@@ -484,30 +499,39 @@ std::vector<pid_t> other_threads() {
 // Whether a watched thread is running now: its CPU time grows with the clock over a few us.
 bool openmp_team_running() {
   TeamWatch& w = team_watch;
-  if (!w.known) {
-    if (this_tid() != getpid()) return false;
+  if (!w.known && now_ns() - w.gated_at > 1000000) {  // at most once a ms: 2 clock reads, ~3 us
+    if (this_tid() != main_tid) return false;
     // Listing /proc/self/task costs 60-130 us after idle: only once other threads have run
     // 1 ms since the last listing (never, in a process whose OpenMP team has not started; the
     // warm-up's thread exit alone was ~0.5 ms), plus what attune's spinning workers have not
     // reported yet (up to ~50 us each).
     const std::int64_t foreign = foreign_cpu_ns();
+    w.gated_at = now_ns();
     if (foreign - w.listed_at >= 1000000 + 60000 * std::int64_t(pool_threads())) {
       w.tids = other_threads();
+      w.cpu.clear();
       w.listed_at = foreign;
     }
   }
-  constexpr size_t kMaxWatched = 64;  // a team's first threads say as much as all of them
+  constexpr size_t kMaxWatched = 4;  // a team spins together: its first threads say enough
   const size_t n = std::min(w.tids.size(), kMaxWatched);
-  std::int64_t cpu0[kMaxWatched], wall0[kMaxWatched];
-  for (size_t i = 0; i < n; ++i) cpu0[i] = thread_cpu_ns(w.tids[i]), wall0[i] = now_ns();
   if (n == 0) return false;
-  const std::int64_t until = now_ns() + 2000;
-  while (now_ns() < until) cpu_relax();
-  for (size_t i = 0; i < n; ++i) {
-    const std::int64_t cpu = thread_cpu_ns(w.tids[i]), wall = now_ns();
-    if (cpu0[i] >= 0 && cpu >= 0 && 2 * (cpu - cpu0[i]) > wall - wall0[i]) return true;
+  // Running: CPU time growing at half the clock's rate or more, since the last check where that
+  // was under 1 ms ago (back-to-back calls: one read a thread), else over a fresh 2 us.
+  if (w.cpu.size() != n || now_ns() - w.checked_at > 1000000) {
+    w.cpu.resize(n);
+    for (size_t i = 0; i < n; ++i) w.cpu[i] = thread_cpu_ns(w.tids[i]);
+    w.checked_at = now_ns();
+    while (now_ns() < w.checked_at + 2000) cpu_relax();
   }
-  return false;
+  bool running = false;
+  for (size_t i = 0; i < n; ++i) {
+    const std::int64_t cpu = thread_cpu_ns(w.tids[i]);
+    running |= w.cpu[i] >= 0 && cpu >= 0 && 2 * (cpu - w.cpu[i]) > now_ns() - w.checked_at;
+    w.cpu[i] = cpu;
+  }
+  w.checked_at = now_ns();
+  return running;
 }
 
 // The pool for this thread's next top-level loop under kAuto with unbound OpenMP threads: the
@@ -545,9 +569,9 @@ int run_on_openmp(Job& job, int team) {
       }, &job, unsigned(team), 0);
   // The team (less this thread, its master) is what openmp_team_running watches from now on.
   TeamWatch& w = team_watch;
-  w.tids.clear();
-  for (pid_t tid : tids)
-    if (tid != 0 && tid != this_tid()) w.tids.push_back(tid);
+  tids.erase(std::remove_if(tids.begin(), tids.end(), [](pid_t tid) { return tid == 0 || tid == this_tid(); }),
+             tids.end());
+  if (!w.known || tids != w.tids) w.tids = std::move(tids), w.cpu.clear();  // another team: a fresh window
   w.known = true;
   return job.error.load();
 }
@@ -588,6 +612,11 @@ std::size_t warmup_bytes() {
 
 __attribute__((constructor)) void on_load() {
   startup_known = sched_getaffinity(0, sizeof(startup_cpus), &startup_cpus) == 0;
+  main_tid = getpid();
+  pthread_atfork(nullptr, nullptr, [] {  // the child's one thread is its main thread
+    fork_generation.fetch_add(1, std::memory_order_relaxed);
+    main_tid = getpid();
+  });
   omp_max_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_max_threads"));
   omp_proc_bind = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_proc_bind"));
   omp_thread_num = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_thread_num"));
@@ -672,8 +701,10 @@ int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* clo
   if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
   const bool borrowable = may_borrow_openmp();
   const bool openmp = on_openmp() || (borrowable && borrow_openmp_now());
-  const int threads = std::min(openmp ? openmp_threads() : pool_threads(), extent);
-  if (threads <= 1) return run_serially(uc, task, min, extent, closure);
+  // OpenMP gets its whole team even for fewer indices: libgomp ends the threads a smaller team
+  // leaves out, and starts them again for the application's next loop.
+  const int threads = openmp ? openmp_threads() : std::min(pool_threads(), extent);
+  if (threads <= 1 || extent == 1) return run_serially(uc, task, min, extent, closure);
   Job job{task, uc, closure, min, extent, threads - 1};
   const int rc = openmp ? run_on_openmp(job, threads) : pool().run(job);
   if (borrowable) loop_ended_on(openmp);
