@@ -438,9 +438,9 @@ bool may_borrow_openmp() {
 // so a loop posted to them starts at once: while one spins, kAuto runs the loops on OpenMP.
 //
 // Which threads to watch: this thread's team, once a loop ran on it (each team thread notes its
-// id). Before that, from the main thread (the master of an application's OpenMP loops), every
-// thread of the process but attune's own: a busy thread other than the team's costs one loop on
-// the team, which names the team for every later check.
+// id). Before that, from the main thread (the master of an application's OpenMP loops), the
+// process's other threads (threads_after_own, else other_threads): a busy thread other than the
+// team's costs one loop on the team, which names the team for every later check.
 struct TeamWatch {
   std::vector<pid_t> tids;
   std::vector<std::int64_t> cpu;  // each one's CPU time at the last check (-1: gone)
@@ -496,6 +496,24 @@ std::vector<pid_t> other_threads() {
   return tids;
 }
 
+constexpr size_t kMaxWatched = 4;  // a team spins together: its first threads say enough
+
+// The first threads created after attune's own, found by trying the ids that follow theirs (a
+// thread's CPU clock can be read only in its own process): where the application starts its
+// OpenMP team after loading attune, its team, found in a few us where listing /proc/self/task
+// costs 60-150 us after idle. Empty where ids were taken by other processes meanwhile.
+std::vector<pid_t> threads_after_own() {
+  pid_t last = main_tid;
+  {
+    std::lock_guard<std::mutex> lock(own_tids_mutex);
+    for (pid_t tid : own_tids()) last = std::max(last, tid);
+  }
+  std::vector<pid_t> found;
+  for (pid_t tid = last + 1; tid <= last + 8 && found.size() < kMaxWatched; ++tid)
+    if (thread_cpu_ns(tid) >= 0) found.push_back(tid);
+  return found;
+}
+
 // Whether a watched thread is running now: its CPU time grows with the clock over a few us.
 bool openmp_team_running() {
   TeamWatch& w = team_watch;
@@ -508,12 +526,12 @@ bool openmp_team_running() {
     const std::int64_t foreign = foreign_cpu_ns();
     w.gated_at = now_ns();
     if (foreign - w.listed_at >= 1000000 + 60000 * std::int64_t(pool_threads())) {
-      w.tids = other_threads();
+      w.tids = threads_after_own();
+      if (w.tids.empty()) w.tids = other_threads();
       w.cpu.clear();
       w.listed_at = foreign;
     }
   }
-  constexpr size_t kMaxWatched = 4;  // a team spins together: its first threads say enough
   const size_t n = std::min(w.tids.size(), kMaxWatched);
   if (n == 0) return false;
   // Running: CPU time growing at half the clock's rate or more, since the last check where that
