@@ -1,6 +1,7 @@
 // attune's thread pool and threading API (set_thread_pool, set_num_threads, set_worker_cpus,
 // set_parallel_for). A parallel loop runs on the application's parallel_for if it gave one, on
-// the process's OpenMP threads (run_on_openmp) or on attune's pool (Pool), see on_openmp().
+// the process's OpenMP threads (run_on_openmp: bound ones, or unbound ones while they spin, see
+// on_openmp() and openmp_team_running()) or on attune's pool (Pool).
 //
 // On the pool, a loop is a Job on the caller's stack: the caller posts it, claims indices itself
 // alongside up to num_threads() - 1 workers, and returns once every thread that joined has
@@ -11,8 +12,8 @@
 // the scratch warm-up, see on_load) and run on worker_cpus() less the posting thread's CPU.
 #include "thread_pool.h"
 
-#include <dlfcn.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
