@@ -1,12 +1,14 @@
 // An application's view of attune::sdpa: allocate Q/K/V, call it, exit. A fresh process per
 // run, so the first call pays whatever a real app pays (thread start-up, scratch pages).
 //
-//   attune_app S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool]
-//              [--serial-fill]
+//   attune_app S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--app-loop-ms MS]
+//              [--omp-pool] [--serial-fill]
 //
 // Prints the first call's time and GFLOP/s; with --repeat N, also the median of N more calls
 // in the same process and first / median. --idle-ms sleeps that long before each repeated call
-// (a server between requests: the workers are asleep when the call comes). OpenMP runs a
+// (a server between requests: the workers are asleep when the call comes). --app-loop-ms runs
+// an OpenMP parallel loop that long before each repeated call instead (a model's other layers
+// between attention calls: its threads spin-wait when the call comes). OpenMP runs a
 // parallel region before attune is called, as oneDNN or the app's own loops would: with
 // OMP_PROC_BIND=true, libgomp has pinned the calling thread to one CPU by then. --omp-pool runs
 // attune's loops on those OpenMP threads (attune::use_openmp) instead of attune's own pool.
@@ -29,12 +31,14 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--omp-pool] [--serial-fill]\n",
+    std::fprintf(stderr,
+                 "usage: %s S [--heads H] [--dim D] [--causal] [--repeat N] [--idle-ms MS] [--app-loop-ms MS] "
+                 "[--omp-pool] [--serial-fill]\n",
                  argv[0]);
     return 2;
   }
   const int S = std::atoi(argv[1]);
-  int H = 8, D = 64, repeat = 0, idle_ms = 0;
+  int H = 8, D = 64, repeat = 0, idle_ms = 0, app_loop_ms = 0;
   bool causal = false, omp_pool = false, serial_fill = false;
   for (int a = 2; a < argc; ++a) {
     const std::string f = argv[a];
@@ -42,6 +46,7 @@ int main(int argc, char** argv) {
     else if (f == "--dim" && a + 1 < argc) D = std::atoi(argv[++a]);
     else if (f == "--repeat" && a + 1 < argc) repeat = std::atoi(argv[++a]);
     else if (f == "--idle-ms" && a + 1 < argc) idle_ms = std::atoi(argv[++a]);
+    else if (f == "--app-loop-ms" && a + 1 < argc) app_loop_ms = std::atoi(argv[++a]);
     else if (f == "--causal") causal = true;
     else if (f == "--omp-pool") omp_pool = true;
     else if (f == "--serial-fill") serial_fill = true;
@@ -82,6 +87,14 @@ int main(int argc, char** argv) {
     std::vector<double> t;
     for (int r = 0; r < repeat; ++r) {
       if (idle_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(idle_ms));
+      if (app_loop_ms > 0) {
+#pragma omp parallel
+        {
+          const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(app_loop_ms);
+          while (std::chrono::steady_clock::now() < until) {
+          }
+        }
+      }
       t.push_back(call());
     }
     std::nth_element(t.begin(), t.begin() + t.size() / 2, t.end());

@@ -451,8 +451,26 @@ struct TeamWatch {
   std::int64_t gated_at = -1000000000;  // now_ns() when foreign_cpu_ns() was last read
   std::chrono::steady_clock::time_point reuse_until{};  // a loop's choice holds for the call's next loops
   bool borrowing = false;
+  // How long this thread's recent loops took, by kernel stage and extent (long_loop).
+  struct LoopTime {
+    HalideTask task = nullptr;
+    int extent = 0;
+    std::int64_t ns = 0;
+  } loops[8];
+  int next_loop = 0;
 };
 thread_local TeamWatch team_watch;
+
+// Unbound OpenMP threads are not taken for a loop that took over 30 ms last time: a spinning
+// thread competes with attune's workers for its few ms of spinning only, while an unbound
+// team ran long loops ~9% slower than attune's pool here (S=4096: 324 against 358 GFLOP/s,
+// bound 361): the scheduler put its threads on one CPU at times, which attune's workers avoid.
+constexpr std::int64_t kLongLoopNs = 30000000;
+bool long_loop(HalideTask task, int extent) {
+  for (const auto& l : team_watch.loops)
+    if (l.task == task && l.extent == extent) return l.ns > kLongLoopNs;
+  return false;
+}
 
 // A thread's CPU time (ns), or -1 once it has exited: its CPU clock is exact even while it runs
 // on another CPU (the kernel adds the running slice), ~1.6 us a read in VMs.
@@ -555,16 +573,22 @@ bool openmp_team_running() {
 
 // The pool for this thread's next top-level loop under kAuto with unbound OpenMP threads: the
 // check's answer holds for the loops that follow within 50 us (one call's loops).
-bool borrow_openmp_now() {
+bool borrow_openmp_now(HalideTask task, int extent) {
+  if (long_loop(task, extent)) return false;
   TeamWatch& w = team_watch;
   if (std::chrono::steady_clock::now() >= w.reuse_until) w.borrowing = openmp_team_running();
   return w.borrowing;
 }
 // Whether a call made now from this thread would run on OpenMP's threads.
 bool openmp_now() { return on_openmp() || (may_borrow_openmp() && openmp_team_running()); }
-void loop_ended_on(bool borrowed) {
-  team_watch.reuse_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
-  team_watch.borrowing = borrowed;
+void loop_ended(HalideTask task, int extent, std::int64_t ns, bool borrowed) {
+  TeamWatch& w = team_watch;
+  w.reuse_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  w.borrowing = borrowed;
+  auto* slot = std::find_if(std::begin(w.loops), std::end(w.loops),
+                            [&](const TeamWatch::LoopTime& l) { return l.task == task && l.extent == extent; });
+  if (slot == std::end(w.loops)) slot = &w.loops[w.next_loop++ % 8];
+  *slot = {task, extent, ns};
 }
 
 // num_threads() on OpenMP's threads.
@@ -719,14 +743,15 @@ int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* clo
   if (task_depth > 0) return run_serially(uc, task, min, extent, closure);  // nested in an app task
   if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
   const bool borrowable = may_borrow_openmp();
-  const bool openmp = on_openmp() || (borrowable && borrow_openmp_now());
+  const std::int64_t start = borrowable ? now_ns() : 0;
+  const bool openmp = on_openmp() || (borrowable && borrow_openmp_now(task, extent));
   // OpenMP gets its whole team even for fewer indices: libgomp ends the threads a smaller team
   // leaves out, and starts them again for the application's next loop.
   const int threads = openmp ? openmp_threads() : std::min(pool_threads(), extent);
   if (threads <= 1 || extent == 1) return run_serially(uc, task, min, extent, closure);
   Job job{task, uc, closure, min, extent, threads - 1};
   const int rc = openmp ? run_on_openmp(job, threads) : pool().run(job);
-  if (borrowable) loop_ended_on(openmp);
+  if (borrowable) loop_ended(task, extent, now_ns() - start, openmp);
   return rc;
 }
 
