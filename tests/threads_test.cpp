@@ -386,6 +386,29 @@ TEST(ThreadPoolChoice, AutoTakesUnboundOpenMpThreadsWhileTheySpin) {
   }
   EXPECT_GE(right, 4) << (spinning ? "expected OpenMP's team, attune's workers idle:" : "expected attune's workers:")
                       << rounds;
+  if (spinning) {
+    // A loop that took over 30 ms last time runs on attune's pool even while the team spins (an
+    // unbound team ran long loops slower). A length whose call takes over 60 ms here:
+    Case big = threading_case();
+    big.heads = 8;
+    double ms = 0, share = 0;
+    for (big.seq_q = 2048; big.seq_q <= 16384 && ms < 60; big.seq_q *= 2) {
+      big.seq_kv = big.seq_q;
+      const Tensors tb = make_tensors(big);
+      std::vector<float> ob(tb.q.size());
+      for (int call = 0; call < 2; ++call) {
+        app_openmp_loop(5);
+        const std::int64_t before = attune_workers_cpu_ns();
+        const auto t0 = std::chrono::steady_clock::now();
+        sdpa(tb.q.data(), tb.k.data(), tb.v.data(), ob.data(), big.batch, big.heads, big.seq_q, big.seq_kv,
+             big.head_dim, options_for(big, tb));
+        const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        ms = ns / 1e6;
+        share = (attune_workers_cpu_ns() - before) / ns;
+      }
+    }
+    if (ms >= 60) EXPECT_GT(share, 0.2) << "a " << ms << " ms call ran on the spinning team, not attune's pool";
+  }
   std::vector<double> expected;
   reference::sdpa(problem_for(c, t), t.q.data(), t.k.data(), t.v.data(), expected);
   EXPECT_LE(reference::relative_max_error(out.data(), expected), kTolerance);
