@@ -119,8 +119,9 @@ std::string max_isa();
 // Which pool: by default (ThreadPool::kAuto) the OpenMP runtime's threads when the process has
 // one (libgomp, LLVM's libomp or Intel's libiomp5 linked into the application when attune
 // loads) and it binds them (OMP_PROC_BIND, OMP_PLACES), as oneDNN's and PyTorch's CPU kernels
-// do, or, unbound, while they spin-wait after the application's last loop: attune then shares
-// the threads of the application's own parallel loops instead of competing with them.
+// do, or, unbound, while they spin-wait after the application's last loop (for loops that took
+// under 30 ms the last time): attune then shares the threads of the application's own parallel
+// loops instead of competing with them.
 // Otherwise attune's own pool (unbound OpenMP threads woken from sleep often land on the
 // caller's CPU), whose workers run on the CPUs of worker_cpus() whatever the calling thread's
 // affinity: an application that pins its threads (a pinned request thread) still gets every
