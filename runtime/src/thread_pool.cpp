@@ -28,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <iterator>
 #include <mutex>
 #include <new>
 #include <string>
@@ -424,10 +425,10 @@ int openmp_threads();
 
 // Whether kAuto may take unbound OpenMP threads for this thread's loops while they spin: not
 // inside the application's parallel region (its team is busy with it, and a nested one would
-// be this thread alone), nor where the team is smaller than attune's pool.
-bool may_borrow_openmp() {
+// be this thread alone), nor where the team is smaller than attune's pool (of `pool_size`).
+bool may_borrow_openmp(int pool_size) {
   return gomp_parallel && task_depth == 0 && chosen_pool.load(std::memory_order_relaxed) == ThreadPool::kAuto &&
-         !on_openmp() && !omp_in_parallel() && openmp_threads() >= pool_threads();
+         !on_openmp() && !omp_in_parallel() && openmp_threads() >= pool_size;
 }
 
 // ---- unbound OpenMP threads that spin --------------------------------------------------------
@@ -449,7 +450,7 @@ struct TeamWatch {
   bool known = false;             // tids is this thread's OpenMP team
   std::int64_t listed_at = 0;    // foreign_cpu_ns() when tids was read from /proc (!known)
   std::int64_t gated_at = -1000000000;  // now_ns() when foreign_cpu_ns() was last read
-  std::chrono::steady_clock::time_point reuse_until{};  // a loop's choice holds for the call's next loops
+  std::int64_t reuse_until = 0;   // now_ns() until which a loop's choice holds (the call's next loops)
   bool borrowing = false;
   // How long this thread's recent loops took, by kernel stage and extent (long_loop).
   struct LoopTime {
@@ -576,18 +577,18 @@ bool openmp_team_running() {
 bool borrow_openmp_now(HalideTask task, int extent) {
   if (long_loop(task, extent)) return false;
   TeamWatch& w = team_watch;
-  if (std::chrono::steady_clock::now() >= w.reuse_until) w.borrowing = openmp_team_running();
+  if (now_ns() >= w.reuse_until) w.borrowing = openmp_team_running();
   return w.borrowing;
 }
 // Whether a call made now from this thread would run on OpenMP's threads.
-bool openmp_now() { return on_openmp() || (may_borrow_openmp() && openmp_team_running()); }
+bool openmp_now() { return on_openmp() || (may_borrow_openmp(pool_threads()) && openmp_team_running()); }
 void loop_ended(HalideTask task, int extent, std::int64_t ns, bool borrowed) {
   TeamWatch& w = team_watch;
-  w.reuse_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+  w.reuse_until = now_ns() + 50000;
   w.borrowing = borrowed;
   auto* slot = std::find_if(std::begin(w.loops), std::end(w.loops),
                             [&](const TeamWatch::LoopTime& l) { return l.task == task && l.extent == extent; });
-  if (slot == std::end(w.loops)) slot = &w.loops[w.next_loop++ % 8];
+  if (slot == std::end(w.loops)) slot = &w.loops[w.next_loop++ % std::size(w.loops)];
   *slot = {task, extent, ns};
 }
 
@@ -742,12 +743,13 @@ int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* clo
   if (extent <= 0) return 0;
   if (task_depth > 0) return run_serially(uc, task, min, extent, closure);  // nested in an app task
   if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
-  const bool borrowable = may_borrow_openmp();
+  const int pool_size = pool_threads();  // copies worker_cpus() under a lock: once a loop
+  const bool borrowable = may_borrow_openmp(pool_size);
   const std::int64_t start = borrowable ? now_ns() : 0;
   const bool openmp = on_openmp() || (borrowable && borrow_openmp_now(task, extent));
   // OpenMP gets its whole team even for fewer indices: libgomp ends the threads a smaller team
   // leaves out, and starts them again for the application's next loop.
-  const int threads = openmp ? openmp_threads() : std::min(pool_threads(), extent);
+  const int threads = openmp ? openmp_threads() : std::min(pool_size, extent);
   if (threads <= 1 || extent == 1) return run_serially(uc, task, min, extent, closure);
   Job job{task, uc, closure, min, extent, threads - 1};
   const int rc = openmp ? run_on_openmp(job, threads) : pool().run(job);
