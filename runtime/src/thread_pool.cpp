@@ -93,18 +93,29 @@ std::vector<int>& chosen_cpus() {
   return *cpus;
 }
 std::atomic<int> requested_threads{0};
-std::shared_ptr<const ParallelFor> app_parallel_for;  // set_parallel_for; read with atomic_load
+// set_parallel_for's function; read with atomic_load. Never destroyed, like chosen_cpus(): a
+// call still running on another thread as the process exits copies it.
+std::shared_ptr<const ParallelFor>& app_parallel_for() {
+  static auto* f = new std::shared_ptr<const ParallelFor>;
+  return *f;
+}
+
+std::atomic<int> cpu_count{0};  // current_cpus().size() once known (0: compute it again)
 
 std::vector<int> current_cpus() {
   std::lock_guard<std::mutex> lock(settings_mutex);
   if (chosen_cpus().empty()) chosen_cpus() = default_cpus();
+  cpu_count.store(int(chosen_cpus().size()), std::memory_order_relaxed);
   return chosen_cpus();
 }
 
-// num_threads() on attune's pool.
+// num_threads() on attune's pool. Read by every loop: a cached count, not a copy of the CPUs
+// made under a lock (a heap allocation per loop).
 int pool_threads() {
   const int n = requested_threads;
-  return n > 0 ? n : int(current_cpus().size());
+  if (n > 0) return n;
+  const int cpus = cpu_count.load(std::memory_order_relaxed);
+  return cpus > 0 ? cpus : int(current_cpus().size());
 }
 
 // Whether a thread may be pinned to `set` (the kernel refuses a set with no CPU that is online
@@ -742,8 +753,8 @@ int run_on_app_pool(const ParallelFor& parallel_for, void* uc, HalideTask task, 
 int do_par_for(void* uc, HalideTask task, int min, int extent, std::uint8_t* closure) {
   if (extent <= 0) return 0;
   if (task_depth > 0) return run_serially(uc, task, min, extent, closure);  // nested in an app task
-  if (auto app = std::atomic_load(&app_parallel_for)) return run_on_app_pool(*app, uc, task, min, extent, closure);
-  const int pool_size = pool_threads();  // copies worker_cpus() under a lock: once a loop
+  if (auto app = std::atomic_load(&app_parallel_for())) return run_on_app_pool(*app, uc, task, min, extent, closure);
+  const int pool_size = pool_threads();
   const bool borrowable = may_borrow_openmp(pool_size);
   const std::int64_t start = borrowable ? now_ns() : 0;
   const bool openmp = on_openmp() || (borrowable && borrow_openmp_now(task, extent));
@@ -794,6 +805,7 @@ void set_worker_cpus(const std::vector<int>& cpus) {
   {
     std::lock_guard<std::mutex> lock(detail::settings_mutex);
     detail::chosen_cpus() = sorted;  // empty: current_cpus() computes the default again
+    detail::cpu_count.store(int(sorted.size()), std::memory_order_relaxed);
   }
   detail::pool().repin();
 }
@@ -803,7 +815,7 @@ std::vector<int> worker_cpus() { return detail::current_cpus(); }
 void set_parallel_for(ParallelFor parallel_for) {
   std::shared_ptr<const ParallelFor> p;
   if (parallel_for) p = std::make_shared<const ParallelFor>(std::move(parallel_for));
-  std::atomic_store(&detail::app_parallel_for, std::move(p));
+  std::atomic_store(&detail::app_parallel_for(), std::move(p));
 }
 
 }  // namespace attune
