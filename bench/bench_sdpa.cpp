@@ -85,6 +85,8 @@ const Workload kWorkloads[] = {
     {"causal_S32768",          1, 8, 8, 32768, 32768, 64, true,  false},
     {"gqa8to2_S2048",          1, 8, 2,  2048, 2048,  64, false, false},
     {"decode_b4_kv4096",       4, 8, 8,     1, 4096,  64, false, false},
+    // A decode loop's KV grows a key per token: mostly not a multiple of the split-KV chunk.
+    {"decode_b4_kv4097",       4, 8, 8,     1, 4097,  64, false, false},
     {"decode_b4_gqa8to2_kv4096", 4, 8, 2,   1, 4096, 128, false, false},
     // Generation's first tokens (a short KV cache) and a speculative-decoding check of 16
     // draft tokens: decode-bucket calls shorter than one split-KV chunk.

@@ -57,7 +57,8 @@ INSTANTIATE_TEST_SUITE_P(
                       make(1, 1, 0, 65, 65, 128), make(2, 3, 0, 257, 257, 64),
                       make(1, 1, 0, 1000, 1000, 64), make(1, 2, 0, 7, 65, 128),
                       make(1, 1, 0, 1000, 63, 64), make(1, 1, 0, 1, 1000, 64),
-                      make(3, 2, 0, 33, 17, 64)),
+                      make(3, 2, 0, 33, 17, 64),
+                      make(2, 2, 0, 1, 2100, 64), make(1, 8, 2, 1, 1300, 128)),  // decode past a chunk multiple
     [](const auto& info) { return info.param.name(); });
 
 INSTANTIATE_TEST_SUITE_P(

@@ -135,6 +135,33 @@ TEST(PackedSplitKv, RowTilesOfAnySizeAreCorrect) {
   }
 }
 
+// Split-KV chunks around the keys: one chunk shorter than kv_block, whole chunks, and keys
+// kv_block does not divide (the last chunk padded, its padded keys masked): a key past a
+// multiple, a remainder of several vectors, causal and masked rows, K in place or transposed.
+TEST(SplitKv, ChunksAroundTheKeysAreCorrect) {
+  struct Case {
+    int kv_block_vectors, seq_kv, head_dim;
+    bool causal, mask, k_transpose, pv_stream;
+  };
+  const Case cases[] = {{64, 1000, 64, false, false, false, true}, {16, 512, 64, false, false, true, false},
+                        {64, 1025, 64, false, false, false, true}, {16, 300, 128, true, false, false, false},
+                        {16, 700, 0, false, true, true, true}};
+  int n = 0;
+  for (const Case& c : cases) {
+    const schedules::Space space =
+        schedules::cpu_space("sdpa", Halide::get_host_target(), c.head_dim, c.causal, /*decode=*/true);
+    schedules::Config config = space.default_config();
+    config.knobs["algorithm"] = 2;
+    config.knobs["kv_block"] = c.kv_block_vectors * config.get("vec");
+    config.knobs["k_transpose"] = c.k_transpose;
+    config.knobs["pv_stream"] = c.pv_stream;
+    if (space.validate(config)) continue;  // e.g. a register budget this ISA's vectors exceed
+    Workload w = Workload::attention(2, 2, 2, 1, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim, c.causal, c.mask);
+    expect_correct(config, w, c.head_dim, "split_kv_chunks" + std::to_string(n++));
+  }
+  EXPECT_GE(n, 3);  // the space kept most cases
+}
+
 std::vector<Param> params() {
   std::vector<Param> p;
   for (const char* kernel : {"sdpa", "attention_probs"})
