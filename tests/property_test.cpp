@@ -155,11 +155,10 @@ TEST(SplitKv, ChunksAroundTheKeysAreCorrect) {
     config.knobs["kv_block"] = c.kv_block_vectors * config.get("vec");
     config.knobs["k_transpose"] = c.k_transpose;
     config.knobs["pv_stream"] = c.pv_stream;
-    if (space.validate(config)) continue;  // e.g. a register budget this ISA's vectors exceed
+    ASSERT_FALSE(space.validate(config)) << *space.validate(config);
     Workload w = Workload::attention(2, 2, 2, 1, c.seq_kv, c.head_dim == 0 ? 24 : c.head_dim, c.causal, c.mask);
     expect_correct(config, w, c.head_dim, "split_kv_chunks" + std::to_string(n++));
   }
-  EXPECT_GE(n, 3);  // the space kept most cases
 }
 
 std::vector<Param> params() {

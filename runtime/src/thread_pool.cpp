@@ -478,10 +478,15 @@ thread_local TeamWatch team_watch;
 // team ran long loops ~9% slower than attune's pool here (S=4096: 324 against 358 GFLOP/s,
 // bound 361): the scheduler put its threads on one CPU at times, which attune's workers avoid.
 constexpr std::int64_t kLongLoopNs = 30000000;
+// This thread's last time of the loop of `task` over `extent` indices, or null.
+TeamWatch::LoopTime* loop_time(HalideTask task, int extent) {
+  for (auto& l : team_watch.loops)
+    if (l.task == task && l.extent == extent) return &l;
+  return nullptr;
+}
 bool long_loop(HalideTask task, int extent) {
-  for (const auto& l : team_watch.loops)
-    if (l.task == task && l.extent == extent) return l.ns > kLongLoopNs;
-  return false;
+  const TeamWatch::LoopTime* l = loop_time(task, extent);
+  return l && l->ns > kLongLoopNs;
 }
 
 // A thread's CPU time (ns), or -1 once it has exited: its CPU clock is exact even while it runs
@@ -597,9 +602,8 @@ void loop_ended(HalideTask task, int extent, std::int64_t ns, bool borrowed) {
   TeamWatch& w = team_watch;
   w.reuse_until = now_ns() + 50000;
   w.borrowing = borrowed;
-  auto* slot = std::find_if(std::begin(w.loops), std::end(w.loops),
-                            [&](const TeamWatch::LoopTime& l) { return l.task == task && l.extent == extent; });
-  if (slot == std::end(w.loops)) slot = &w.loops[w.next_loop++ % std::size(w.loops)];
+  TeamWatch::LoopTime* slot = loop_time(task, extent);
+  if (!slot) slot = &w.loops[w.next_loop++ % std::size(w.loops)];
   *slot = {task, extent, ns};
 }
 
